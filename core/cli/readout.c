@@ -1,0 +1,84 @@
+/* readout.c — the `readout` command line tool.
+ *
+ * Subcommands:
+ *   readout info     version, backends, CPU features, threads, BLAS
+ * Later issues add probe, inspect, drag, identity, pose, generate, demo, and
+ * the trainers, each as its own file under core/cli/.
+ */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "readout/readout.h"
+
+static int cmd_info(int argc, char **argv)
+{
+    int threads = 0;
+    GOptionEntry entries[] = {
+        { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (default: one per core)", "N" },
+        G_OPTION_ENTRY_NULL,
+    };
+    g_autoptr(GOptionContext) oc = g_option_context_new("- print version, backends, CPU features and BLAS");
+    g_option_context_add_main_entries(oc, entries, NULL);
+    g_autoptr(GError) error = NULL;
+    if (!g_option_context_parse(oc, &argc, &argv, &error)) {
+        g_printerr("readout info: %s\n", error->message);
+        return 2;
+    }
+    if (threads > 0)
+        rg_set_num_threads(threads);
+
+    g_print("Readout %s\n", rg_version());
+    g_autoptr(GString) compiled = g_string_new(NULL);
+    for (const char *const *n = rg_backend_compiled_names(); *n; n++)
+        g_string_append_printf(compiled, "%s%s", compiled->len ? ", " : "", *n);
+    g_print("backends compiled: %s\n", compiled->str);
+    g_autoptr(GError) cuda_error = NULL;
+    g_autoptr(rg_backend) cuda = rg_backend_cuda_new(0, &cuda_error);
+    g_print("backends usable:   cpu%s%s\n", cuda ? ", " : "", cuda ? rg_backend_name(cuda) : "");
+    if (!cuda)
+        g_print("  (cuda: %s)\n", cuda_error->message);
+    g_print("CPU features:      %s\n", rg_cpu_features());
+    g_print("threads:           %d\n", rg_get_num_threads());
+    g_print("BLAS:              %s\n", rg_blas_description());
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    { "info", cmd_info, "print version, backends, CPU features, threads and BLAS" },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: readout COMMAND [OPTIONS]\n\nCommands:\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nreadout COMMAND --help shows the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("readout %s\n", rg_version());
+        return 0;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "readout: unknown command \"%s\"\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,6 @@
+/* PLACEHOLDER — replaced by the family implementation. */
+#include "ops/op.h"
+rg_status rg_cpu_cosine_forward(rg_backend *backend, const void *params, rg_tensor *const *t)
+{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }
+rg_status rg_cpu_cosine_backward(rg_backend *backend, const void *params, rg_tensor *const *t)
+{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }

@@ -1,0 +1,10 @@
+/* PLACEHOLDER — replaced by the family implementation. */
+#include "ops/op.h"
+rg_status rg_cpu_linear_forward(rg_backend *backend, const void *params, rg_tensor *const *t)
+{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }
+rg_status rg_cpu_linear_backward(rg_backend *backend, const void *params, rg_tensor *const *t)
+{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }
+rg_status rg_cpu_matmul_forward(rg_backend *backend, const void *params, rg_tensor *const *t)
+{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }
+rg_status rg_cpu_matmul_backward(rg_backend *backend, const void *params, rg_tensor *const *t)
+{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }

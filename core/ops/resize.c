@@ -1,0 +1,10 @@
+/* PLACEHOLDER — replaced by the family implementation. */
+#include "ops/op.h"
+rg_status rg_cpu_upsample_nearest2x_forward(rg_backend *backend, const void *params, rg_tensor *const *t)
+{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }
+rg_status rg_cpu_upsample_nearest2x_backward(rg_backend *backend, const void *params, rg_tensor *const *t)
+{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }
+rg_status rg_cpu_resize_bilinear_forward(rg_backend *backend, const void *params, rg_tensor *const *t)
+{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }
+rg_status rg_cpu_resize_bilinear_backward(rg_backend *backend, const void *params, rg_tensor *const *t)
+{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }

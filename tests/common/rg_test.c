@@ -1,0 +1,197 @@
+/* rg_test.c — see rg_test.h. */
+#include "rg_test.h"
+
+#include <math.h>
+#include <string.h>
+
+rg_safetensors *rg_test_golden(const char *family)
+{
+    g_autofree char *name = g_strdup_printf("%s.safetensors", family);
+    g_autofree char *path = g_build_filename(RG_TEST_GOLDEN_DIR, name, NULL);
+    GError *error = NULL;
+    rg_safetensors *st = rg_safetensors_open(path, &error);
+    if (!st)
+        g_error("golden file missing or unreadable: %s\n---> HINT: regenerate with "
+                "/usr/bin/python3 tests/reference/%s.py (needs python3-torch)",
+                error->message, family);
+    return st;
+}
+
+rg_tensor *rg_test_load(rg_safetensors *golden, const char *case_name, const char *what)
+{
+    g_autofree char *name = g_strdup_printf("%s.%s", case_name, what);
+    GError *error = NULL;
+    rg_tensor *t = rg_safetensors_load(golden, name, &error);
+    if (!t)
+        g_error("golden tensor: %s", error->message);
+    return t;
+}
+
+gboolean rg_check_tensor(const char *label, rg_tensor *got, rg_tensor *ref, double atol, double rtol)
+{
+    if (!got || !ref || !rg_tensor_same_shape(got, ref)) {
+        g_autofree char *sg = got ? rg_tensor_shape_string(got) : g_strdup("NULL");
+        g_autofree char *sr = ref ? rg_tensor_shape_string(ref) : g_strdup("NULL");
+        g_printerr("NOT OK %s: shape %s, expected %s\n", label, sg, sr);
+        return FALSE;
+    }
+    int64_t n = rg_tensor_numel(ref), worst = 0, bad = 0;
+    double max_abs = 0, max_rel = 0, worst_excess = -1;
+    for (int64_t i = 0; i < n; i++) {
+        double g = rg_tensor_get_flat(got, i), r = rg_tensor_get_flat(ref, i);
+        /* equal infinities and NaN against NaN match */
+        double d = (g == r || (isnan(g) && isnan(r))) ? 0.0 : fabs(g - r);
+        double tol = atol + (rtol > 0 ? rtol * fabs(r) : 0.0);
+        if (!(d <= tol))
+            bad++;
+        double excess = isnan(d) ? INFINITY : d - tol;
+        if (excess > worst_excess) {
+            worst_excess = excess;
+            worst = i;
+        }
+        max_abs = MAX(max_abs, isnan(d) ? INFINITY : d);
+        if (fabs(r) > 0)
+            max_rel = MAX(max_rel, d / fabs(r));
+    }
+    g_print("%s %s: n=%" G_GINT64_FORMAT " max_abs=%.3g max_rel=%.3g worst[%" G_GINT64_FORMAT
+            "]: %.7g vs %.7g (atol %.1g rtol %.1g)\n",
+            bad ? "NOT OK" : "OK", label, n, max_abs, max_rel, worst, rg_tensor_get_flat(got, worst),
+            rg_tensor_get_flat(ref, worst), atol, rtol);
+    if (bad) {
+        for (int64_t i = 0; i < MIN(n, 5); i++)
+            g_print("  [%" G_GINT64_FORMAT "] %.7g vs %.7g\n", i, rg_tensor_get_flat(got, i),
+                    rg_tensor_get_flat(ref, i));
+        g_print("  %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " elements out of tolerance\n", bad, n);
+    }
+    return bad == 0;
+}
+
+rg_tensor *rg_test_random(guint32 seed, int ndim, const int64_t *shape, float lo, float hi)
+{
+    GError *error = NULL;
+    rg_tensor *t = rg_tensor_new(RG_DTYPE_F32, ndim, shape, &error);
+    rg_assert_no_error(error);
+    GRand *r = g_rand_new_with_seed(seed);
+    float *p = rg_tensor_data_f32(t);
+    for (int64_t i = 0; i < rg_tensor_numel(t); i++)
+        p[i] = (float)g_rand_double_range(r, lo, hi);
+    g_rand_free(r);
+    return t;
+}
+
+/* <f(inputs), c> in double. */
+static double objective(rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, rg_tensor *c)
+{
+    GError *error = NULL;
+    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
+    g_autoptr(rg_tensor) y = f(ctx, inputs, user_data, &error);
+    rg_assert_no_error(error);
+    double s = 0;
+    for (int64_t i = 0; i < rg_tensor_numel(y); i++)
+        s += rg_tensor_get_flat(y, i) * rg_tensor_get_flat(c, i);
+    return s;
+}
+
+gboolean rg_gradcheck(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, int n,
+                      const gboolean *check, double eps, double atol, double rtol, int max_points)
+{
+    GError *error = NULL;
+    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
+    g_autoptr(rg_tape) tape = rg_tape_new();
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && check[i]) {
+            rg_tensor_zero_grad(inputs[i]);
+            rg_tensor_set_requires_grad(inputs[i], TRUE);
+        }
+    rg_ctx_set_tape(ctx, tape);
+    g_autoptr(rg_tensor) y = f(ctx, inputs, user_data, &error);
+    rg_assert_no_error(error);
+    rg_ctx_set_tape(ctx, NULL);
+    g_autoptr(rg_tensor) c = rg_test_random(1234, rg_tensor_ndim(y), rg_tensor_shape(y), -1.0f, 1.0f);
+    if (!rg_tape_backward_with(ctx, tape, 1, &y, &c, &error))
+        g_error("%s: backward failed: %s", label, error->message);
+
+    gboolean ok = TRUE;
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i] || !check[i])
+            continue;
+        rg_tensor *x = inputs[i];
+        rg_tensor *g = rg_tensor_get_grad(x);
+        if (!g) {
+            g_printerr("NOT OK %s: input %d received no gradient\n", label, i);
+            ok = FALSE;
+            continue;
+        }
+        int64_t numel = rg_tensor_numel(x);
+        int64_t step = MAX(1, numel / MAX(1, max_points));
+        float *p = rg_tensor_data_f32(x);
+        int bad = 0, probed = 0;
+        double max_err = 0;
+        for (int64_t j = 0; j < numel; j += step) {
+            float saved = p[j];
+            p[j] = (float)(saved + eps);
+            double fp = objective(f, user_data, inputs, c);
+            p[j] = (float)(saved - eps);
+            double fm = objective(f, user_data, inputs, c);
+            p[j] = saved;
+            double num = (fp - fm) / (2 * eps);
+            double ana = rg_tensor_get_flat(g, j);
+            double err = fabs(num - ana);
+            max_err = MAX(max_err, err);
+            probed++;
+            if (!(err <= atol + rtol * fabs(num))) {
+                if (bad < 5)
+                    g_printerr("  %s input %d [%" G_GINT64_FORMAT "]: numeric %.6g analytic %.6g\n", label, i, j,
+                               num, ana);
+                bad++;
+            }
+        }
+        g_print("%s gradcheck %s input %d: %d points, max err %.3g\n", bad ? "NOT OK" : "OK", label, i, probed,
+                max_err);
+        ok &= bad == 0;
+        rg_tensor_set_requires_grad(x, FALSE);
+        rg_tensor_zero_grad(x);
+    }
+    return ok;
+}
+
+gboolean rg_check_vjp(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, int n,
+                      rg_tensor *out_ref, rg_tensor *dout, rg_tensor *const *din_refs, double atol, double rtol)
+{
+    GError *error = NULL;
+    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
+    g_autoptr(rg_tape) tape = rg_tape_new();
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && din_refs[i]) {
+            rg_tensor_zero_grad(inputs[i]);
+            rg_tensor_set_requires_grad(inputs[i], TRUE);
+        }
+    rg_ctx_set_tape(ctx, tape);
+    g_autoptr(rg_tensor) y = f(ctx, inputs, user_data, &error);
+    rg_assert_no_error(error);
+    rg_ctx_set_tape(ctx, NULL);
+    g_autofree char *lo = g_strdup_printf("%s out", label);
+    gboolean ok = rg_check_tensor(lo, y, out_ref, atol, rtol);
+    if (!rg_tape_backward_with(ctx, tape, 1, &y, &dout, &error))
+        g_error("%s: backward failed: %s", label, error->message);
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i] || !din_refs[i])
+            continue;
+        g_autofree char *lg = g_strdup_printf("%s grad %d", label, i);
+        ok &= rg_check_tensor(lg, rg_tensor_get_grad(inputs[i]), din_refs[i], atol, rtol);
+        rg_tensor_set_requires_grad(inputs[i], FALSE);
+        rg_tensor_zero_grad(inputs[i]);
+    }
+    return ok;
+}
+
+gboolean rg_expect_error(const char *what, gpointer result, GError *error, int code, const char *op)
+{
+    gboolean ok = result == NULL && error && error->domain == RG_ERROR && error->code == code &&
+                  strstr(error->message, op) != NULL;
+    g_print("%s error %s: %s\n", ok ? "OK" : "NOT OK", what, error ? error->message : "(none)");
+    if (result)
+        rg_tensor_unref(result);
+    g_clear_error(&error);
+    return ok;
+}

@@ -1,0 +1,58 @@
+/* rg_test.h — helpers shared by the engine's tests.
+ *
+ * - rg_test_golden(): tensors written by PyTorch (tests/reference/FAMILY.py) into
+ *   tests/reference/golden/<family>.safetensors.
+ * - rg_check_tensor(): |got - ref| <= atol + rtol*|ref| everywhere; prints the
+ *   first pairs, the max differences and the worst index.
+ * - rg_gradcheck(): central finite differences of <f(inputs), c> for a random
+ *   cotangent c, against the tape's gradient, for every input marked.
+ */
+#pragma once
+
+#include "autograd/tape_impl.h"
+#include "readout/readout.h"
+#include "tensor/context.h"
+
+/* Opens tests/reference/golden/@family.safetensors (aborts the test if absent). */
+rg_safetensors *rg_test_golden(const char *family);
+/* Loads "@case_name.@what" from @golden (aborts if absent). (transfer full) */
+rg_tensor *rg_test_load(rg_safetensors *golden, const char *case_name, const char *what);
+
+gboolean rg_check_tensor(const char *label, rg_tensor *got, rg_tensor *ref, double atol, double rtol);
+
+/* A deterministic tensor with values uniform in [lo, hi). */
+rg_tensor *rg_test_random(guint32 seed, int ndim, const int64_t *shape, float lo, float hi);
+
+/* f: builds one output from @inputs on @ctx (recorded when a tape is attached). */
+typedef rg_tensor *(*rg_test_fn)(rg_ctx *ctx, rg_tensor *const *inputs, gpointer user_data, GError **error);
+
+/* Compares the tape's gradients of <f(inputs), c> with central differences
+ * (step @eps) for each input i with check[i]. Up to @max_points elements per
+ * input are probed (spread over the tensor). */
+gboolean rg_gradcheck(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, int n,
+                      const gboolean *check, double eps, double atol, double rtol, int max_points);
+
+/* Fails the test with the error's message when @error is set. */
+#define rg_assert_no_error(error)                                                         \
+    do {                                                                                  \
+        if (error)                                                                        \
+            g_error("%s:%d: unexpected error: %s", __FILE__, __LINE__, (error)->message); \
+    } while (0)
+
+/* Runs @f on @inputs with a tape, checks the output against @out_ref, runs
+ * backward with @dout and checks the gradient of each input i whose
+ * din_refs[i] is not NULL. */
+gboolean rg_check_vjp(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, int n,
+                      rg_tensor *out_ref, rg_tensor *dout, rg_tensor *const *din_refs, double atol, double rtol);
+
+/* Checks that a call failed with @code and a message naming @op; frees
+ * whatever it returned. Returns whether it did. */
+gboolean rg_expect_error(const char *what, gpointer result, GError *error, int code, const char *op);
+/* RG_EXPECT_ERROR(ok, "label", rg_conv2d(ctx, x, w, NULL, 1, 1, &err_), RG_ERROR_SHAPE, "conv2d"):
+ * the call must use the GError named err_. */
+#define RG_EXPECT_ERROR(ok, what, call, code, op)                  \
+    do {                                                           \
+        GError *err_ = NULL;                                       \
+        gpointer result_ = (gpointer)(call);                       \
+        (ok) &= rg_expect_error((what), result_, err_, (code), (op)); \
+    } while (0)
