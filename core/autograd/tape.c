@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "ops/shape.h"
 #include "tensor/context.h"
 
 struct rg_tape {
@@ -156,53 +157,50 @@ void rg_node_save(rg_node *node, int slot, rg_tensor *t)
     node->saved[slot] = t ? rg_tensor_ref(t) : NULL;
 }
 
+/* A contiguous copy of @t in storage of its own. */
+static rg_tensor *private_copy(rg_tensor *t, GError **error)
+{
+    rg_tensor *own = rg_tensor_new_like(t, error);
+    if (own) {
+        rg_tensor *args[2] = { own, t };
+        rg_cpu_copy(NULL, NULL, args);
+    }
+    return own;
+}
+
 /* Adds @g (transfer full) into *@slot, in place when *slot is ours alone. */
 static gboolean accumulate_into(rg_tensor **slot, rg_tensor *g, GError **error)
 {
-    if (!*slot) {
+    rg_tensor *dst = *slot;
+    if (dst && !(dst->refcount == 1 && dst->storage->refcount == 1 && rg_tensor_is_contiguous(dst))) {
+        /* shared with someone else (a saved tensor, another cotangent): copy before writing */
+        dst = private_copy(*slot, error);
+        if (!dst) {
+            rg_tensor_unref(g);
+            return FALSE;
+        }
+        rg_tensor_unref(*slot);
+        *slot = dst;
+    }
+    if (!dst) {
         *slot = g;
         return TRUE;
     }
-    rg_tensor *dst = *slot;
-    if (dst->refcount == 1 && dst->storage->refcount == 1 && rg_tensor_is_contiguous(dst)) {
-        rg_tensor_accumulate(dst, g);
-        rg_tensor_unref(g);
-        return TRUE;
-    }
-    rg_tensor *sum = rg_tensor_contiguous_copy(g, error);
-    if (sum == g) { /* g was contiguous: copy it so that we own the sum */
-        rg_tensor_unref(sum);
-        sum = rg_tensor_new_like(g, error);
-        if (sum)
-            memcpy(rg_tensor_data_f32(sum), rg_tensor_data_f32(g), (size_t)rg_tensor_numel(g) * 4);
-    }
+    rg_tensor_accumulate(dst, g);
     rg_tensor_unref(g);
-    if (!sum)
-        return FALSE;
-    rg_tensor_accumulate(sum, dst);
-    rg_tensor_unref(dst);
-    *slot = sum;
     return TRUE;
 }
 
 static gboolean accumulate_leaf(rg_tensor *leaf, rg_tensor *g, GError **error)
 {
-    if (!leaf->grad) {
-        /* The user keeps this one: give it storage of its own. */
-        rg_tensor *own = rg_tensor_new_like(g, error);
-        if (!own) {
-            rg_tensor_unref(g);
-            return FALSE;
-        }
-        rg_tensor *args[2] = { own, g };
-        rg_cpu_copy(NULL, NULL, args);
-        leaf->grad = own;
-        rg_tensor_unref(g);
-        return TRUE;
+    if (leaf->grad) {
+        rg_tensor_accumulate(leaf->grad, g);
+    } else {
+        /* the user keeps this one: give it storage of its own */
+        leaf->grad = private_copy(g, error);
     }
-    rg_tensor_accumulate(leaf->grad, g);
     rg_tensor_unref(g);
-    return TRUE;
+    return leaf->grad != NULL;
 }
 
 static gboolean seed_cotangent(rg_tape *tape, rg_tensor *out, rg_tensor *cot, GError **error)

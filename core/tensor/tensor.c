@@ -54,11 +54,37 @@ char *rg_tensor_shape_string(const rg_tensor *t)
     return t ? rg_shape_string(t->ndim, t->shape) : g_strdup("(null)");
 }
 
+static size_t live_bytes, peak_bytes;
+
+void rg_memory_stats(size_t *live, size_t *peak)
+{
+    if (live)
+        *live = __atomic_load_n(&live_bytes, __ATOMIC_RELAXED);
+    if (peak)
+        *peak = __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED);
+}
+
+void rg_memory_reset_peak(void)
+{
+    __atomic_store_n(&peak_bytes, __atomic_load_n(&live_bytes, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+}
+
+static void count_alloc(size_t nbytes)
+{
+    size_t now = __atomic_add_fetch(&live_bytes, nbytes, __ATOMIC_RELAXED);
+    size_t peak = __atomic_load_n(&peak_bytes, __ATOMIC_RELAXED);
+    while (now > peak && !__atomic_compare_exchange_n(&peak_bytes, &peak, now, TRUE, __ATOMIC_RELAXED,
+                                                      __ATOMIC_RELAXED))
+        ;
+}
+
 static void storage_unref(rg_storage *s)
 {
     if (s && g_atomic_int_dec_and_test(&s->refcount)) {
-        if (s->free_fn)
+        if (s->free_fn) {
+            __atomic_sub_fetch(&live_bytes, s->nbytes, __ATOMIC_RELAXED);
             s->free_fn(s->data);
+        }
         g_free(s);
     }
 }
@@ -106,6 +132,7 @@ rg_tensor *rg_tensor_new_uninit(rg_dtype dtype, int ndim, const int64_t *shape, 
     st->data = data;
     st->nbytes = nbytes;
     st->free_fn = rg_aligned_free;
+    count_alloc(nbytes);
 
     rg_tensor *t = g_new0(rg_tensor, 1);
     t->refcount = 1;

@@ -74,6 +74,11 @@ RG_API const char *rg_blas_description(void);
 /* Space-separated vector features of this CPU that the engine can use. */
 RG_API const char *rg_cpu_features(void);
 
+/* Bytes of tensor memory allocated by the engine now, and the most at any
+ * time since the last rg_memory_reset_peak(). */
+RG_API void rg_memory_stats(size_t *live_bytes, size_t *peak_bytes);
+RG_API void rg_memory_reset_peak(void);
+
 /* ---- tensors ----------------------------------------------------------- */
 
 /* Append-only, explicit values. F16 and BF16 are storage types only. */
