@@ -168,11 +168,17 @@ static rg_tensor *private_copy(rg_tensor *t, GError **error)
     return own;
 }
 
+/* Whether nothing else sees @t's memory, so that it may be written. */
+static gboolean exclusive(const rg_tensor *t)
+{
+    return t->refcount == 1 && t->storage->refcount == 1 && rg_tensor_is_contiguous(t);
+}
+
 /* Adds @g (transfer full) into *@slot, in place when *slot is ours alone. */
 static gboolean accumulate_into(rg_tensor **slot, rg_tensor *g, GError **error)
 {
     rg_tensor *dst = *slot;
-    if (dst && !(dst->refcount == 1 && dst->storage->refcount == 1 && rg_tensor_is_contiguous(dst))) {
+    if (dst && !exclusive(dst)) {
         /* shared with someone else (a saved tensor, another cotangent): copy before writing */
         dst = private_copy(*slot, error);
         if (!dst) {
@@ -195,6 +201,9 @@ static gboolean accumulate_leaf(rg_tensor *leaf, rg_tensor *g, GError **error)
 {
     if (leaf->grad) {
         rg_tensor_accumulate(leaf->grad, g);
+    } else if (exclusive(g)) {
+        leaf->grad = g;
+        return TRUE;
     } else {
         /* the user keeps this one: give it storage of its own */
         leaf->grad = private_copy(g, error);
