@@ -1,6 +1,8 @@
 /* rg_test.c — see rg_test.h. */
 #include "rg_test.h"
 
+#include "ops/shape.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -77,6 +79,20 @@ rg_tensor *rg_test_random(guint32 seed, int ndim, const int64_t *shape, float lo
         p[i] = (float)g_rand_double_range(r, lo, hi);
     g_rand_free(r);
     return t;
+}
+
+rg_tensor *rg_test_strided(rg_tensor *x)
+{
+    GError *error = NULL;
+    int64_t shape[RG_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[x->ndim - 1] += 3;
+    g_autoptr(rg_tensor) big = rg_tensor_new(x->dtype, x->ndim, shape, &error);
+    rg_assert_no_error(error);
+    rg_tensor *view = rg_tensor_view(big, x->ndim, x->shape, big->strides, big->offset + 2);
+    rg_tensor *args[2] = { view, x };
+    g_assert(rg_cpu_copy(NULL, NULL, args) == RG_STATUS_OK && !rg_tensor_is_contiguous(view));
+    return view;
 }
 
 /* <f(inputs), c> in double. */

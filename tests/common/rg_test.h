@@ -23,6 +23,10 @@ gboolean rg_check_tensor(const char *label, rg_tensor *got, rg_tensor *ref, doub
 /* A deterministic tensor with values uniform in [lo, hi). */
 rg_tensor *rg_test_random(guint32 seed, int ndim, const int64_t *shape, float lo, float hi);
 
+/* A non-contiguous view holding the values of @x (its last dimension sits in
+ * rows padded by 3 elements). */
+rg_tensor *rg_test_strided(rg_tensor *x);
+
 /* f: builds one output from @inputs on @ctx (recorded when a tape is attached). */
 typedef rg_tensor *(*rg_test_fn)(rg_ctx *ctx, rg_tensor *const *inputs, gpointer user_data, GError **error);
 

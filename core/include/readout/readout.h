@@ -258,7 +258,8 @@ RG_API rg_tensor *rg_upsample_nearest2x(rg_ctx *ctx, rg_tensor *x, GError **erro
 RG_API rg_tensor *rg_resize_bilinear(rg_ctx *ctx, rg_tensor *x, int64_t out_h, int64_t out_w, GError **error);
 
 /* Cosine similarity across channels per pixel: (N, C, ...) x2 -> (N, ...),
- * a.b / max(|a| |b|, eps) as torch.nn.functional.cosine_similarity. */
+ * a.b / (max(|a|, eps) max(|b|, eps)), as torch 1.13's F.cosine_similarity
+ * (the clamp carries no gradient). */
 RG_API rg_tensor *rg_cosine_similarity(rg_ctx *ctx, rg_tensor *a, rg_tensor *b, float eps, GError **error);
 /* x (N, C, L) at index (N, P) of I64 positions in [0, L) -> (N, C, P). */
 RG_API rg_tensor *rg_gather(rg_ctx *ctx, rg_tensor *x, rg_tensor *index, GError **error);
