@@ -1,6 +1,478 @@
-/* PLACEHOLDER — replaced by the family implementation. */
-#include "ops/op.h"
+/* attention.c — rg_attention: multi-head scaled-dot-product attention without
+ * a mask, memory-efficient on the CPU (FlashAttention-2 style).
+ *
+ * Forward: one OpenMP task per (batch, head, block of BQ queries) walks the
+ * keys in blocks of BK: S = scale * Q K^T (cblas_sgemm), an online softmax
+ * (running row max m and row sum l; the output so far is rescaled by
+ * exp(m_old - m_new) when the max grows), O += P V. At the end O /= l, and
+ * lse = m + log(l) is kept for the backward. Per thread this needs one BQ x BK
+ * block, never the Tq x Tk matrix.
+ *
+ * Backward: one OpenMP task per (batch, head) recomputes P = exp(S - lse)
+ * block by block and writes that head's dQ, dK, dV directly, without
+ * synchronization. When the heads do not share out evenly among the threads,
+ * each head's query blocks are split further and the splits' dK, dV parts
+ * are summed at the end. The GEMMs inside the parallel loops run
+ * single-threaded.
+ *
+ * Heads sit side by side in the channels (head h on [h*D, (h+1)*D)), so a
+ * head's Q, K, V, O are plain matrices with a row stride of C = H*D and need
+ * no transposes.
+ */
+#include "ops/attention.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
+
+#include "autograd/tape_impl.h"
+#include "tensor/backend_impl.h"
+#include "tensor/context.h"
+
+#define BQ 128 /* queries per block */
+#define BK 128 /* keys per block */
+
+/* Floats rounded up to whole cache lines, so per-thread blocks stay 64-byte aligned. */
+static size_t lines(int64_t nfloats)
+{
+    return (size_t)((nfloats + 15) / 16 * 16);
+}
+
+/* e^x in f32 with a relative error of about 1e-7 (Cephes' expf: x = n ln2 + r,
+ * |r| <= ln2/2, a degree-7 polynomial in r, times 2^n). Exactly 0 below
+ * -87.3, x above 88 taken as 88 (softmax arguments here are <= 0), NaN stays
+ * NaN. The scalar form is used for the
+ * tails of the vector loops, so every element sees the same formula. */
+static inline float fast_expf(float x)
+{
+    if (x < -87.33654f)
+        return 0.0f;
+    if (isnan(x))
+        return x;
+    x = x > 88.0f ? 88.0f : x;
+    float n = nearbyintf(x * 1.44269504088896341f);
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) * (1 << 23); /* 2^n */
+    float two_n;
+    memcpy(&two_n, &bits, sizeof two_n);
+    return p * two_n;
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+/* fast_expf on 8 lanes (GCC does not vectorize the scalar form on its own:
+ * the compare and the rounding stay branches under -ftrapping-math). */
+static inline __m256 fast_exp8(__m256 x)
+{
+    const __m256 lo = _mm256_set1_ps(-87.33654f);
+    __m256 xc = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(lo, x)); /* NaN passes through */
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_and_ps(y, _mm256_cmp_ps(x, lo, _CMP_NLT_UQ)); /* 0 where x < lo */
+}
+#endif
+
+/* The largest of s[0..n). */
+static float row_max(const float *s, int n)
+{
+    float mx = -INFINITY;
+    int c = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256 m8 = _mm256_set1_ps(-INFINITY);
+    for (; c + 8 <= n; c += 8)
+        m8 = _mm256_max_ps(m8, _mm256_loadu_ps(s + c));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, m8);
+    for (int i = 0; i < 8; i++)
+        mx = lanes[i] > mx ? lanes[i] : mx;
+#endif
+    for (; c < n; c++)
+        mx = s[c] > mx ? s[c] : mx;
+    return mx;
+}
+
+/* s[c] = e^(s[c] - m) for c < n; returns their sum. */
+static float exp_shift(float *s, int n, float m)
+{
+    float sum = 0.0f;
+    int c = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    __m256 m8 = _mm256_set1_ps(m), sum8 = _mm256_setzero_ps();
+    for (; c + 8 <= n; c += 8) {
+        __m256 e = fast_exp8(_mm256_sub_ps(_mm256_loadu_ps(s + c), m8));
+        _mm256_storeu_ps(s + c, e);
+        sum8 = _mm256_add_ps(sum8, e);
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, sum8);
+    for (int i = 0; i < 8; i++)
+        sum += lanes[i];
+#endif
+    for (; c < n; c++) {
+        s[c] = fast_expf(s[c] - m);
+        sum += s[c];
+    }
+    return sum;
+}
+
+/* ---- forward kernel ------------------------------------------------------- */
+
 rg_status rg_cpu_attention_forward(rg_backend *backend, const void *params, rg_tensor *const *t)
-{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }
+{
+    const rg_attention_params *p = params;
+    float *out = rg_tensor_data_f32(t[0]);     // (B, Tq, C)
+    float *lse = rg_tensor_data_f32(t[1]);     // (B, H, Tq)
+    const float *q = rg_tensor_data_f32(t[2]); // (B, Tq, C)
+    const float *k = rg_tensor_data_f32(t[3]); // (B, Tk, C)
+    const float *v = rg_tensor_data_f32(t[4]); // (B, Tk, C)
+    int64_t B = t[2]->shape[0], Tq = t[2]->shape[1], C = t[2]->shape[2], Tk = t[3]->shape[1];
+    int64_t H = p->heads, D = C / H;
+    float scale = p->scale;
+    if (Tk == 0 && B * Tq * C > 0) /* a softmax over nothing; the front door refuses it */
+        return RG_STATUS_BAD_SHAPE;
+    if (B * Tq * C == 0)
+        return RG_STATUS_OK;
+
+    int64_t bq = BQ, bk = MIN(BK, Tk);
+    int64_t nqb = (Tq + bq - 1) / bq;
+    size_t per_thread = lines(bq * bk) + 2 * lines(bq); /* S, m, l */
+    float *ws = rg_cpu_workspace(backend, 0, (size_t)omp_get_max_threads() * per_thread * sizeof(float));
+    if (!ws)
+        return RG_STATUS_OUT_OF_MEMORY;
+
+#pragma omp parallel for schedule(static)
+    for (int64_t task = 0; task < B * H * nqb; task++) {
+        int64_t b = task / (H * nqb), h = task / nqb % H, i0 = task % nqb * bq;
+        int nq = (int)MIN(bq, Tq - i0);
+        float *S = ws + (size_t)omp_get_thread_num() * per_thread; // (nq, bk)
+        float *m = S + lines(bq * bk);                             // (nq) running row max
+        float *l = m + lines(bq);                                  // (nq) running row sum
+        const float *Qi = q + (b * Tq + i0) * C + h * D;           // (nq, D), rows C apart
+        float *Oi = out + (b * Tq + i0) * C + h * D;               // (nq, D), rows C apart
+        for (int64_t j0 = 0; j0 < Tk; j0 += bk) {
+            int nk = (int)MIN(bk, Tk - j0);
+            const float *Kj = k + (b * Tk + j0) * C + h * D; // (nk, D)
+            const float *Vj = v + (b * Tk + j0) * C + h * D; // (nk, D)
+            // S = scale * Qi Kj^T
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, (int)D, scale, Qi, (int)C, Kj, (int)C, 0.0f, S,
+                        (int)bk);
+            for (int r = 0; r < nq; r++) {
+                float *s = S + r * bk;
+                float mx = row_max(s, nk);
+                float m_new = j0 == 0 || mx > m[r] ? mx : m[r];
+                float sum = exp_shift(s, nk, m_new);
+                if (j0 == 0) {
+                    l[r] = sum;
+                } else {
+                    // earlier blocks were weighted by exp(S - m_old)
+                    float alpha = fast_expf(m[r] - m_new);
+                    l[r] = l[r] * alpha + sum;
+                    if (alpha != 1.0f) {
+                        float *o = Oi + r * C;
+#pragma omp simd
+                        for (int64_t d = 0; d < D; d++)
+                            o[d] *= alpha;
+                    }
+                }
+                m[r] = m_new;
+            }
+            // Oi (+)= P Vj
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, (int)D, nk, 1.0f, S, (int)bk, Vj, (int)C,
+                        j0 == 0 ? 0.0f : 1.0f, Oi, (int)C);
+        }
+        float *lse_i = lse + (b * H + h) * Tq + i0; // (nq)
+        for (int r = 0; r < nq; r++) {
+            float inv = 1.0f / l[r], *o = Oi + r * C;
+#pragma omp simd
+            for (int64_t d = 0; d < D; d++)
+                o[d] *= inv;
+            lse_i[r] = m[r] + logf(l[r]);
+        }
+    }
+    return RG_STATUS_OK;
+}
+
+/* ---- backward kernel ------------------------------------------------------ */
+
+/* dst[d] = sum of parts[i * stride + d] over i < n, for d < D. */
+static void sum_parts(float *dst, const float *parts, int64_t n, size_t stride, int64_t D)
+{
+    memcpy(dst, parts, sizeof(float) * (size_t)D);
+    for (int64_t i = 1; i < n; i++) {
+        const float *src = parts + i * stride;
+#pragma omp simd
+        for (int64_t d = 0; d < D; d++)
+            dst[d] += src[d];
+    }
+}
+
+static int64_t gcd(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+typedef struct {
+    int64_t Tq, Tk, C, H, D; /* shapes */
+    int64_t bq, bk;          /* block sizes */
+    float scale;
+} attn_dims;
+
+/* The backward of head h of batch b over its query blocks [ib0, ib1):
+ * writes the rows of dQ of those blocks (when dq), and overwrites dK, dV
+ * (Tk, D) with row stride ldkv with the sum over those blocks (when given).
+ * P, dS: (bq, bk) and Dr: (bq) scratch of the calling thread. */
+static void backward_blocks(const attn_dims *z, int64_t b, int64_t h, int64_t ib0, int64_t ib1, const float *q,
+                            const float *k, const float *v, const float *out, const float *lse, const float *dout,
+                            float *dq, float *dK, float *dV, int64_t ldkv, float *P, float *dS, float *Dr)
+{
+    int64_t Tq = z->Tq, Tk = z->Tk, C = z->C, D = z->D, bq = z->bq, bk = z->bk;
+    float scale = z->scale;
+    gboolean need_ds = dq || dK; /* dV needs P only */
+    for (int64_t ib = ib0; ib < ib1; ib++) {
+        int64_t i0 = ib * bq;
+        int nq = (int)MIN(bq, Tq - i0);
+        const float *Qi = q + (b * Tq + i0) * C + h * D;     // (nq, D), rows C apart
+        const float *dOi = dout + (b * Tq + i0) * C + h * D; // (nq, D)
+        const float *Oi = out + (b * Tq + i0) * C + h * D;   // (nq, D)
+        const float *lse_i = lse + (b * z->H + h) * Tq + i0; // (nq)
+        float *dQi = dq ? dq + (b * Tq + i0) * C + h * D : NULL;
+        float beta_kv = ib == ib0 ? 0.0f : 1.0f; /* the first block overwrites dK, dV */
+        if (need_ds)
+            for (int r = 0; r < nq; r++) {
+                float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+                for (int64_t d = 0; d < D; d++)
+                    s += dOi[r * C + d] * Oi[r * C + d];
+                Dr[r] = s;
+            }
+        for (int64_t j0 = 0; j0 < Tk; j0 += bk) {
+            int nk = (int)MIN(bk, Tk - j0);
+            const float *Kj = k + (b * Tk + j0) * C + h * D; // (nk, D)
+            const float *Vj = v + (b * Tk + j0) * C + h * D; // (nk, D)
+            // forward: P = exp(scale * Qi Kj^T - lse)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, (int)D, scale, Qi, (int)C, Kj, (int)C, 0.0f, P,
+                        (int)bk);
+            for (int r = 0; r < nq; r++)
+                exp_shift(P + r * bk, nk, lse_i[r]);
+            // forward: O = P V  =>  dV += P^T dO
+            if (dV)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, (int)D, nq, 1.0f, P, (int)bk, dOi, (int)C,
+                            beta_kv, dV + j0 * ldkv, (int)ldkv);
+            if (!need_ds)
+                continue;
+            // dP = dO V^T; softmax: dS = P * (dP - rowsum(dO * O))
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, (int)D, 1.0f, dOi, (int)C, Vj, (int)C, 0.0f,
+                        dS, (int)bk);
+            for (int r = 0; r < nq; r++) {
+                float *ds = dS + r * bk, dr = Dr[r];
+                const float *pr = P + r * bk;
+#pragma omp simd
+                for (int c = 0; c < nk; c++)
+                    ds[c] = pr[c] * (ds[c] - dr);
+            }
+            // forward: S = scale * Q K^T  =>  dK += scale * dS^T Q, dQ += scale * dS K
+            if (dK)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, (int)D, nq, scale, dS, (int)bk, Qi, (int)C,
+                            beta_kv, dK + j0 * ldkv, (int)ldkv);
+            if (dQi)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, (int)D, nk, scale, dS, (int)bk, Kj, (int)C,
+                            j0 == 0 ? 0.0f : 1.0f, dQi, (int)C);
+        }
+    }
+}
+
 rg_status rg_cpu_attention_backward(rg_backend *backend, const void *params, rg_tensor *const *t)
-{ (void)backend; (void)params; (void)t; return RG_STATUS_UNSUPPORTED; }
+{
+    const rg_attention_params *p = params;
+    float *dq = t[0] ? rg_tensor_data_f32(t[0]) : NULL; // (B, Tq, C) or NULL
+    float *dk = t[1] ? rg_tensor_data_f32(t[1]) : NULL; // (B, Tk, C) or NULL
+    float *dv = t[2] ? rg_tensor_data_f32(t[2]) : NULL; // (B, Tk, C) or NULL
+    const float *dout = rg_tensor_data_f32(t[3]);       // (B, Tq, C)
+    const float *q = rg_tensor_data_f32(t[4]);          // (B, Tq, C)
+    const float *k = rg_tensor_data_f32(t[5]);          // (B, Tk, C)
+    const float *v = rg_tensor_data_f32(t[6]);          // (B, Tk, C)
+    const float *out = rg_tensor_data_f32(t[7]);        // (B, Tq, C)
+    const float *lse = rg_tensor_data_f32(t[8]);        // (B, H, Tq)
+    int64_t B = t[4]->shape[0], Tq = t[4]->shape[1], C = t[4]->shape[2], Tk = t[5]->shape[1];
+    int64_t H = p->heads, D = C / H;
+    if (Tq == 0 || Tk == 0) { /* nothing flows back */
+        if (dq)
+            memset(dq, 0, sizeof(float) * (size_t)(B * Tq * C));
+        if (dk)
+            memset(dk, 0, sizeof(float) * (size_t)(B * Tk * C));
+        if (dv)
+            memset(dv, 0, sizeof(float) * (size_t)(B * Tk * C));
+        return RG_STATUS_OK;
+    }
+    if (B * C == 0)
+        return RG_STATUS_OK;
+
+    attn_dims z = {.Tq = Tq, .Tk = Tk, .C = C, .H = H, .D = D, .bq = MIN(BQ, Tq), .bk = MIN(BK, Tk), .scale = p->scale};
+    int threads = omp_get_max_threads();
+    int64_t nqb = (Tq + z.bq - 1) / z.bq;
+    int64_t splits = MIN(nqb, threads / gcd(B * H, threads)); /* B*H*splits tasks, a multiple of threads */
+    size_t per_thread = 2 * lines(z.bq * z.bk) + lines(z.bq); /* P, dS, Dr */
+    float *ws = rg_cpu_workspace(backend, 0, (size_t)threads * per_thread * sizeof(float));
+    /* with splits > 1: dK, dV of every (batch, head, split), (B, H, splits, Tk, D) each */
+    size_t part = (size_t)(Tk * D), parts_len = (size_t)(B * H * splits) * part;
+    float *parts = NULL;
+    if (splits > 1 && (dk || dv))
+        parts = rg_cpu_workspace(backend, 1, ((dk ? parts_len : 0) + (dv ? parts_len : 0)) * sizeof(float));
+    if (!ws || (splits > 1 && (dk || dv) && !parts))
+        return RG_STATUS_OUT_OF_MEMORY;
+    float *dK_parts = dk ? parts : NULL;
+    float *dV_parts = dv ? (dk ? parts + parts_len : parts) : NULL;
+
+#pragma omp parallel
+    {
+        float *P = ws + (size_t)omp_get_thread_num() * per_thread; // (bq, bk)
+        float *dS = P + lines(z.bq * z.bk);                        // (bq, bk)
+        float *Dr = dS + lines(z.bq * z.bk);                       // (bq) rowsum(dO * O)
+#pragma omp for schedule(static)
+        for (int64_t task = 0; task < B * H * splits; task++) {
+            int64_t b = task / (H * splits), h = task / splits % H, s = task % splits;
+            float *dK = NULL, *dV = NULL; // (Tk, D), rows ldkv apart
+            int64_t ldkv = splits == 1 ? C : D;
+            if (dk)
+                dK = splits == 1 ? dk + b * Tk * C + h * D : dK_parts + task * part;
+            if (dv)
+                dV = splits == 1 ? dv + b * Tk * C + h * D : dV_parts + task * part;
+            backward_blocks(&z, b, h, s * nqb / splits, (s + 1) * nqb / splits, q, k, v, out, lse, dout, dq, dK, dV,
+                            ldkv, P, dS, Dr);
+        }
+        if (splits > 1 && (dk || dv)) {
+            // (implicit barrier) dK, dV rows = the sums of the splits' parts
+#pragma omp for schedule(static)
+            for (int64_t row = 0; row < B * H * Tk; row++) {
+                int64_t b = row / (H * Tk), h = row / Tk % H, j = row % Tk;
+                size_t first = (size_t)((b * H + h) * splits) * part + (size_t)(j * D);
+                if (dk)
+                    sum_parts(dk + (b * Tk + j) * C + h * D, dK_parts + first, splits, part, D);
+                if (dv)
+                    sum_parts(dv + (b * Tk + j) * C + h * D, dV_parts + first, splits, part, D);
+            }
+        }
+    }
+    return RG_STATUS_OK;
+}
+
+/* ---- front door ----------------------------------------------------------- */
+
+static gboolean attention_backward(rg_ctx *ctx, rg_node *node, rg_tensor *const *dout, rg_tensor **din, GError **error)
+{
+    const rg_attention_params *p = rg_node_params(node, rg_attention_params);
+    rg_tensor *q = node->saved[0], *k = node->saved[1], *v = node->saved[2];
+    rg_tensor *out = node->saved[3], *lse = node->saved[4];
+    rg_tensor *inputs[3] = {q, k, v};
+    rg_tensor *grads[3] = {NULL, NULL, NULL};
+    g_autoptr(rg_tensor) g = rg_tensor_contiguous_copy(dout[0], error); // (B, Tq, C)
+    if (!g)
+        return FALSE;
+    for (int i = 0; i < 3; i++)
+        if (node->in[i].needs_grad && !(grads[i] = rg_tensor_new_uninit(RG_DTYPE_F32, 3, inputs[i]->shape, error)))
+            goto fail;
+    rg_tensor *args[9] = {grads[0], grads[1], grads[2], g, q, k, v, out, lse};
+    if ((grads[0] || grads[1] || grads[2]) && !rg_ctx_compute(ctx, RG_OP_ATTENTION_BACK, p, args, error))
+        goto fail;
+    for (int i = 0; i < 3; i++)
+        din[i] = grads[i];
+    return TRUE;
+fail:
+    for (int i = 0; i < 3; i++)
+        g_clear_pointer(&grads[i], rg_tensor_unref);
+    return FALSE;
+}
+
+rg_tensor *rg_attention(rg_ctx *ctx, rg_tensor *q, rg_tensor *k, rg_tensor *v, int heads, float scale, GError **error)
+{
+    g_return_val_if_fail(ctx, NULL);
+    if (!rg_check_ndim("attention", "q", q, 3, error) || !rg_check_ndim("attention", "k", k, 3, error) ||
+        !rg_check_ndim("attention", "v", v, 3, error))
+        return NULL;
+    g_autofree char *sq = rg_tensor_shape_string(q);
+    g_autofree char *sk = rg_tensor_shape_string(k);
+    g_autofree char *sv = rg_tensor_shape_string(v);
+    int64_t C = q->shape[2];
+    if (heads < 1) {
+        g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, "attention: %d heads, need at least 1 (q %s)", heads, sq);
+        return NULL;
+    }
+    if (C == 0 || C % heads != 0) {
+        g_set_error(error, RG_ERROR, RG_ERROR_SHAPE,
+                    "attention: q %s has %" G_GINT64_FORMAT " channels, not a positive multiple of %d heads", sq, C,
+                    heads);
+        return NULL;
+    }
+    if (!rg_tensor_same_shape(k, v)) {
+        g_set_error(error, RG_ERROR, RG_ERROR_SHAPE, "attention: k %s and v %s must have the same shape", sk, sv);
+        return NULL;
+    }
+    if (k->shape[0] != q->shape[0] || k->shape[2] != C) {
+        g_set_error(error, RG_ERROR, RG_ERROR_SHAPE,
+                    "attention: k and v %s do not fit q %s (same batch and channels expected)", sk, sq);
+        return NULL;
+    }
+    if (k->shape[1] == 0) {
+        g_set_error(error, RG_ERROR, RG_ERROR_SHAPE, "attention: k %s has no tokens to attend to", sk);
+        return NULL;
+    }
+    if (!isfinite(scale)) {
+        g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, "attention: scale %g is not finite (q %s)", scale, sq);
+        return NULL;
+    }
+    rg_attention_params p = {.heads = heads, .scale = scale > 0 ? scale : 1.0f / sqrtf((float)(C / heads))};
+
+    g_autoptr(rg_tensor) qc = rg_tensor_contiguous_copy(q, error);
+    g_autoptr(rg_tensor) kc = qc ? rg_tensor_contiguous_copy(k, error) : NULL;
+    g_autoptr(rg_tensor) vc = kc ? rg_tensor_contiguous_copy(v, error) : NULL;
+    if (!vc)
+        return NULL;
+    int64_t lse_shape[3] = {q->shape[0], heads, q->shape[1]};
+    g_autoptr(rg_tensor) lse = rg_tensor_new_uninit(RG_DTYPE_F32, 3, lse_shape, error);   // (B, H, Tq)
+    rg_tensor *out = lse ? rg_tensor_new_uninit(RG_DTYPE_F32, 3, q->shape, error) : NULL; // (B, Tq, C)
+    if (!out)
+        return NULL;
+    rg_tensor *args[5] = {out, lse, qc, kc, vc};
+    if (!rg_ctx_compute(ctx, RG_OP_ATTENTION, &p, args, error)) {
+        rg_tensor_unref(out);
+        return NULL;
+    }
+    rg_tensor *inputs[3] = {q, k, v};
+    if (rg_autograd_wants(ctx, inputs, 3)) {
+        rg_node *node = rg_autograd_record(ctx, "attention", attention_backward, inputs, 3, &out, 1);
+        *rg_node_params(node, rg_attention_params) = p;
+        rg_node_save(node, 0, qc);
+        rg_node_save(node, 1, kc);
+        rg_node_save(node, 2, vc);
+        rg_node_save(node, 3, out);
+        rg_node_save(node, 4, lse);
+    }
+    return out;
+}
