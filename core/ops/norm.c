@@ -434,6 +434,38 @@ static gboolean norm_backward(rg_ctx *ctx, rg_node *node, rg_op op, const void *
     return rg_ctx_compute(ctx, op, params, t, error);
 }
 
+/* The common part of both front doors once arguments are checked: run @op
+ * with statistics (mean, rstd) of shape @stat_shape and record the node. */
+static rg_tensor *norm_forward(rg_ctx *ctx, const char *name, rg_op op, rg_backward_fn backward, const void *params,
+                               size_t params_size, rg_tensor *x, rg_tensor *weight, rg_tensor *bias, int stat_ndim,
+                               const int64_t *stat_shape, GError **error)
+{
+    g_autoptr(rg_tensor) xc = NULL;
+    g_autoptr(rg_tensor) wc = NULL;
+    g_autoptr(rg_tensor) bc = NULL;
+    if (!contiguous_inputs(x, weight, bias, &xc, &wc, &bc, error))
+        return NULL;
+    rg_tensor *out = rg_tensor_new_uninit(RG_DTYPE_F32, x->ndim, x->shape, error);
+    g_autoptr(rg_tensor) mean = out ? rg_tensor_new_uninit(RG_DTYPE_F32, stat_ndim, stat_shape, error) : NULL;
+    g_autoptr(rg_tensor) rstd = mean ? rg_tensor_new_uninit(RG_DTYPE_F32, stat_ndim, stat_shape, error) : NULL;
+    rg_tensor *t[6] = { out, mean, rstd, xc, wc, bc };
+    if (!rstd || !rg_ctx_compute(ctx, op, params, t, error)) {
+        g_clear_pointer(&out, rg_tensor_unref);
+        return NULL;
+    }
+    rg_tensor *inputs[3] = { x, weight, bias };
+    if (rg_autograd_wants(ctx, inputs, 3)) {
+        rg_node *node = rg_autograd_record(ctx, name, backward, inputs, 3, &out, 1);
+        rg_node_save(node, 0, xc);
+        rg_node_save(node, 1, wc);
+        rg_node_save(node, 2, mean);
+        rg_node_save(node, 3, rstd);
+        g_assert(params_size <= RG_NODE_PARAMS_SIZE);
+        memcpy(node->params, params, params_size);
+    }
+    return out;
+}
+
 static gboolean group_norm_backward(rg_ctx *ctx, rg_node *node, rg_tensor *const *dout, rg_tensor **din,
                                     GError **error)
 {
@@ -464,31 +496,10 @@ rg_tensor *rg_group_norm(rg_ctx *ctx, rg_tensor *x, int groups, rg_tensor *weigh
         !check_param("group_norm", "bias", bias, C, x, error) || !check_eps("group_norm", eps, error))
         return NULL;
 
-    g_autoptr(rg_tensor) xc = NULL;
-    g_autoptr(rg_tensor) wc = NULL;
-    g_autoptr(rg_tensor) bc = NULL;
-    if (!contiguous_inputs(x, weight, bias, &xc, &wc, &bc, error))
-        return NULL;
     int64_t stat_shape[2] = { N, groups };
-    rg_tensor *out = rg_tensor_new_uninit(RG_DTYPE_F32, x->ndim, x->shape, error);
-    g_autoptr(rg_tensor) mean = out ? rg_tensor_new_uninit(RG_DTYPE_F32, 2, stat_shape, error) : NULL;
-    g_autoptr(rg_tensor) rstd = mean ? rg_tensor_new_uninit(RG_DTYPE_F32, 2, stat_shape, error) : NULL;
     rg_group_norm_params p = { .groups = groups, .eps = eps };
-    rg_tensor *t[6] = { out, mean, rstd, xc, wc, bc };
-    if (!rstd || !rg_ctx_compute(ctx, RG_OP_GROUP_NORM, &p, t, error)) {
-        g_clear_pointer(&out, rg_tensor_unref);
-        return NULL;
-    }
-    rg_tensor *inputs[3] = { x, weight, bias };
-    if (rg_autograd_wants(ctx, inputs, 3)) {
-        rg_node *node = rg_autograd_record(ctx, "group_norm", group_norm_backward, inputs, 3, &out, 1);
-        rg_node_save(node, 0, xc);
-        rg_node_save(node, 1, wc);
-        rg_node_save(node, 2, mean);
-        rg_node_save(node, 3, rstd);
-        *rg_node_params(node, rg_group_norm_params) = p;
-    }
-    return out;
+    return norm_forward(ctx, "group_norm", RG_OP_GROUP_NORM, group_norm_backward, &p, sizeof p, x, weight, bias, 2,
+                        stat_shape, error);
 }
 
 static gboolean layer_norm_backward(rg_ctx *ctx, rg_node *node, rg_tensor *const *dout, rg_tensor **din,
@@ -515,28 +526,7 @@ rg_tensor *rg_layer_norm(rg_ctx *ctx, rg_tensor *x, rg_tensor *weight, rg_tensor
         !check_param("layer_norm", "bias", bias, C, x, error) || !check_eps("layer_norm", eps, error))
         return NULL;
 
-    g_autoptr(rg_tensor) xc = NULL;
-    g_autoptr(rg_tensor) wc = NULL;
-    g_autoptr(rg_tensor) bc = NULL;
-    if (!contiguous_inputs(x, weight, bias, &xc, &wc, &bc, error))
-        return NULL;
-    rg_tensor *out = rg_tensor_new_uninit(RG_DTYPE_F32, x->ndim, x->shape, error);
-    g_autoptr(rg_tensor) mean = out ? rg_tensor_new_uninit(RG_DTYPE_F32, 1, &R, error) : NULL;
-    g_autoptr(rg_tensor) rstd = mean ? rg_tensor_new_uninit(RG_DTYPE_F32, 1, &R, error) : NULL;
     rg_layer_norm_params p = { .eps = eps };
-    rg_tensor *t[6] = { out, mean, rstd, xc, wc, bc };
-    if (!rstd || !rg_ctx_compute(ctx, RG_OP_LAYER_NORM, &p, t, error)) {
-        g_clear_pointer(&out, rg_tensor_unref);
-        return NULL;
-    }
-    rg_tensor *inputs[3] = { x, weight, bias };
-    if (rg_autograd_wants(ctx, inputs, 3)) {
-        rg_node *node = rg_autograd_record(ctx, "layer_norm", layer_norm_backward, inputs, 3, &out, 1);
-        rg_node_save(node, 0, xc);
-        rg_node_save(node, 1, wc);
-        rg_node_save(node, 2, mean);
-        rg_node_save(node, 3, rstd);
-        *rg_node_params(node, rg_layer_norm_params) = p;
-    }
-    return out;
+    return norm_forward(ctx, "layer_norm", RG_OP_LAYER_NORM, layer_norm_backward, &p, sizeof p, x, weight, bias, 1,
+                        &R, error);
 }
