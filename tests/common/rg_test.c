@@ -95,6 +95,42 @@ rg_tensor *rg_test_strided(rg_tensor *x)
     return view;
 }
 
+/* Runs @f on @inputs with a tape, each input i with want[i] requiring a
+ * gradient (from zero), then backward with the cotangent *@dout; when *@dout
+ * is NULL, a random one of the output's shape is made and handed back. The
+ * gradients stay on the inputs until release_inputs(). Returns f's output. */
+static rg_tensor *forward_backward(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, int n,
+                                   const gboolean *want, rg_tensor **dout)
+{
+    GError *error = NULL;
+    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
+    g_autoptr(rg_tape) tape = rg_tape_new();
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && want[i]) {
+            rg_tensor_zero_grad(inputs[i]);
+            rg_tensor_set_requires_grad(inputs[i], TRUE);
+        }
+    rg_ctx_set_tape(ctx, tape);
+    rg_tensor *y = f(ctx, inputs, user_data, &error);
+    rg_assert_no_error(error);
+    rg_ctx_set_tape(ctx, NULL);
+    if (!*dout)
+        *dout = rg_test_random(1234, rg_tensor_ndim(y), rg_tensor_shape(y), -1.0f, 1.0f);
+    if (!rg_tape_backward_with(ctx, tape, 1, &y, dout, &error))
+        g_error("%s: backward failed: %s", label, error->message);
+    return y;
+}
+
+/* Leaves the inputs as forward_backward() found them: frozen, no gradient. */
+static void release_inputs(rg_tensor *const *inputs, int n, const gboolean *want)
+{
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && want[i]) {
+            rg_tensor_set_requires_grad(inputs[i], FALSE);
+            rg_tensor_zero_grad(inputs[i]);
+        }
+}
+
 /* <f(inputs), c> in double. */
 static double objective(rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, rg_tensor *c)
 {
@@ -111,21 +147,8 @@ static double objective(rg_test_fn f, gpointer user_data, rg_tensor *const *inpu
 gboolean rg_gradcheck(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, int n,
                       const gboolean *check, double eps, double atol, double rtol, int max_points)
 {
-    GError *error = NULL;
-    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-    g_autoptr(rg_tape) tape = rg_tape_new();
-    for (int i = 0; i < n; i++)
-        if (inputs[i] && check[i]) {
-            rg_tensor_zero_grad(inputs[i]);
-            rg_tensor_set_requires_grad(inputs[i], TRUE);
-        }
-    rg_ctx_set_tape(ctx, tape);
-    g_autoptr(rg_tensor) y = f(ctx, inputs, user_data, &error);
-    rg_assert_no_error(error);
-    rg_ctx_set_tape(ctx, NULL);
-    g_autoptr(rg_tensor) c = rg_test_random(1234, rg_tensor_ndim(y), rg_tensor_shape(y), -1.0f, 1.0f);
-    if (!rg_tape_backward_with(ctx, tape, 1, &y, &c, &error))
-        g_error("%s: backward failed: %s", label, error->message);
+    g_autoptr(rg_tensor) c = NULL;
+    g_autoptr(rg_tensor) y = forward_backward(label, f, user_data, inputs, n, check, &c);
 
     gboolean ok = TRUE;
     for (int i = 0; i < n; i++) {
@@ -157,57 +180,110 @@ gboolean rg_gradcheck(const char *label, rg_test_fn f, gpointer user_data, rg_te
             probed++;
             if (!(err <= atol + rtol * fabs(num))) {
                 if (bad < 5)
-                    g_printerr("  %s input %d [%" G_GINT64_FORMAT "]: numeric %.6g analytic %.6g\n", label, i, j,
-                               num, ana);
+                    g_printerr("  %s input %d [%" G_GINT64_FORMAT "]: numeric %.6g analytic %.6g\n", label, i, j, num,
+                               ana);
                 bad++;
             }
         }
         g_print("%s gradcheck %s input %d: %d points, max err %.3g\n", bad ? "NOT OK" : "OK", label, i, probed,
                 max_err);
         ok &= bad == 0;
-        rg_tensor_set_requires_grad(x, FALSE);
-        rg_tensor_zero_grad(x);
     }
+    release_inputs(inputs, n, check);
+    return ok;
+}
+
+gboolean rg_check_vjp_full(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, int n,
+                           rg_tensor *out_ref, rg_tensor *dout, rg_tensor *const *din_refs, const char *const *names,
+                           const rg_tol *tol)
+{
+    g_autofree gboolean *want = g_new(gboolean, n);
+    for (int i = 0; i < n; i++)
+        want[i] = din_refs[i] != NULL;
+    g_autoptr(rg_tensor) y = forward_backward(label, f, user_data, inputs, n, want, &dout);
+    g_autofree char *lo = g_strdup_printf("%s out", label);
+    gboolean ok = rg_check_tensor(lo, y, out_ref, tol[0].atol, tol[0].rtol);
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i])
+            continue;
+        g_autofree char *lg =
+            names ? g_strdup_printf("%s %s", label, names[i]) : g_strdup_printf("%s grad %d", label, i);
+        if (din_refs[i]) {
+            ok &= rg_check_tensor(lg, rg_tensor_get_grad(inputs[i]), din_refs[i], tol[1 + i].atol, tol[1 + i].rtol);
+        } else {
+            /* a frozen input must cost nothing in backward */
+            gboolean none = rg_tensor_get_grad(inputs[i]) == NULL;
+            g_print("%s %s: frozen, no gradient\n", none ? "OK" : "NOT OK", lg);
+            ok &= none;
+        }
+    }
+    release_inputs(inputs, n, want);
     return ok;
 }
 
 gboolean rg_check_vjp(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, int n,
                       rg_tensor *out_ref, rg_tensor *dout, rg_tensor *const *din_refs, double atol, double rtol)
 {
-    GError *error = NULL;
-    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-    g_autoptr(rg_tape) tape = rg_tape_new();
-    for (int i = 0; i < n; i++)
-        if (inputs[i] && din_refs[i]) {
-            rg_tensor_zero_grad(inputs[i]);
-            rg_tensor_set_requires_grad(inputs[i], TRUE);
+    g_autofree rg_tol *tol = g_new(rg_tol, n + 1);
+    for (int i = 0; i <= n; i++)
+        tol[i] = (rg_tol){atol, rtol};
+    return rg_check_vjp_full(label, f, user_data, inputs, n, out_ref, dout, din_refs, NULL, tol);
+}
+
+gboolean rg_check_thread_invariance(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs,
+                                    int n, const gboolean *grad)
+{
+    /* res[k]: the output, then the gradient of each input, on k + 1 threads */
+    rg_tensor **res[2] = {g_new0(rg_tensor *, n + 1), g_new0(rg_tensor *, n + 1)};
+    g_autoptr(rg_tensor) dout = NULL;
+    int saved = rg_get_num_threads();
+    for (int k = 0; k < 2; k++) {
+        rg_set_num_threads(k + 1);
+        res[k][0] = forward_backward(label, f, user_data, inputs, n, grad, &dout);
+        for (int i = 0; i < n; i++) {
+            rg_tensor *g = inputs[i] && grad[i] ? rg_tensor_get_grad(inputs[i]) : NULL;
+            res[k][1 + i] = g ? rg_tensor_ref(g) : NULL;
         }
-    rg_ctx_set_tape(ctx, tape);
-    g_autoptr(rg_tensor) y = f(ctx, inputs, user_data, &error);
-    rg_assert_no_error(error);
-    rg_ctx_set_tape(ctx, NULL);
-    g_autofree char *lo = g_strdup_printf("%s out", label);
-    gboolean ok = rg_check_tensor(lo, y, out_ref, atol, rtol);
-    if (!rg_tape_backward_with(ctx, tape, 1, &y, &dout, &error))
-        g_error("%s: backward failed: %s", label, error->message);
-    for (int i = 0; i < n; i++) {
-        if (!inputs[i] || !din_refs[i])
-            continue;
-        g_autofree char *lg = g_strdup_printf("%s grad %d", label, i);
-        ok &= rg_check_tensor(lg, rg_tensor_get_grad(inputs[i]), din_refs[i], atol, rtol);
-        rg_tensor_set_requires_grad(inputs[i], FALSE);
-        rg_tensor_zero_grad(inputs[i]);
+        release_inputs(inputs, n, grad);
     }
+    rg_set_num_threads(saved);
+
+    g_autofree char *lo = g_strdup_printf("%s 2 threads = 1 thread: out", label);
+    gboolean ok = rg_check_tensor(lo, res[1][0], res[0][0], 0, 0);
+    for (int i = 0; i < n; i++) {
+        if (!inputs[i] || !grad[i])
+            continue;
+        g_autofree char *lg = g_strdup_printf("%s 2 threads = 1 thread: grad %d", label, i);
+        ok &= rg_check_tensor(lg, res[1][1 + i], res[0][1 + i], 0, 0);
+    }
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i <= n; i++)
+            rg_tensor_unref(res[k][i]);
+        g_free(res[k]);
+    }
+    return ok;
+}
+
+gboolean rg_expect_error_full(const char *what, gpointer result, GError *error, int code, const char *op,
+                              const char *needle)
+{
+    gboolean ok = result == NULL && error && error->domain == RG_ERROR && error->code == code;
+    if (ok && op)
+        ok = g_str_has_prefix(error->message, op) && error->message[strlen(op)] == ':';
+    if (ok && needle)
+        ok = strstr(error->message, needle) != NULL;
+    if (ok)
+        g_print("OK error %s: %s\n", what, error->message);
+    else
+        g_print("NOT OK error %s: %s (code %d, expected %d)\n", what, error ? error->message : "no error",
+                error ? error->code : -1, code);
+    if (result)
+        rg_tensor_unref(result);
+    g_clear_error(&error);
     return ok;
 }
 
 gboolean rg_expect_error(const char *what, gpointer result, GError *error, int code, const char *op)
 {
-    gboolean ok = result == NULL && error && error->domain == RG_ERROR && error->code == code &&
-                  strstr(error->message, op) != NULL;
-    g_print("%s error %s: %s\n", ok ? "OK" : "NOT OK", what, error ? error->message : "(none)");
-    if (result)
-        rg_tensor_unref(result);
-    g_clear_error(&error);
-    return ok;
+    return rg_expect_error_full(what, result, error, code, NULL, op);
 }

@@ -43,20 +43,52 @@ gboolean rg_gradcheck(const char *label, rg_test_fn f, gpointer user_data, rg_te
             g_error("%s:%d: unexpected error: %s", __FILE__, __LINE__, (error)->message); \
     } while (0)
 
-/* Runs @f on @inputs with a tape, checks the output against @out_ref, runs
- * backward with @dout and checks the gradient of each input i whose
- * din_refs[i] is not NULL. */
+/* A tolerance for rg_check_tensor(). */
+typedef struct {
+    double atol, rtol;
+} rg_tol;
+
+/* Runs @f on @inputs with a tape, checks the output against @out_ref
+ * (tolerance tol[0]), runs backward with @dout and checks the gradient of each
+ * input i whose din_refs[i] is not NULL (tolerance tol[1 + i]; labelled
+ * "@label names[i]", or "@label grad i" when @names is NULL). The other inputs
+ * are frozen and must receive no gradient. */
+gboolean rg_check_vjp_full(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, int n,
+                           rg_tensor *out_ref, rg_tensor *dout, rg_tensor *const *din_refs, const char *const *names,
+                           const rg_tol *tol);
+/* rg_check_vjp_full() with one tolerance for the output and every gradient. */
 gboolean rg_check_vjp(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs, int n,
                       rg_tensor *out_ref, rg_tensor *dout, rg_tensor *const *din_refs, double atol, double rtol);
 
-/* Checks that a call failed with @code and a message naming @op; frees
- * whatever it returned. Returns whether it did. */
+/* Runs @f on @inputs with a tape and backward with a random cotangent, on 1
+ * and then on 2 threads, and checks that the output and the gradient of each
+ * input i with grad[i] are the same bits: the OpenMP paths must not depend on
+ * how the work is split. Restores the thread count. */
+gboolean rg_check_thread_invariance(const char *label, rg_test_fn f, gpointer user_data, rg_tensor *const *inputs,
+                                    int n, const gboolean *grad);
+
+/* Checks that a call failed with @code, with a message that begins "@op:"
+ * (as the ops' messages do) unless @op is NULL, and that contains @needle
+ * unless @needle is NULL; frees whatever the call returned. Returns whether it
+ * did. */
+gboolean rg_expect_error_full(const char *what, gpointer result, GError *error, int code, const char *op,
+                              const char *needle);
+/* Checks that a call failed with @code and a message containing @op anywhere
+ * (also for messages that begin with a file name); frees whatever it returned. */
 gboolean rg_expect_error(const char *what, gpointer result, GError *error, int code, const char *op);
 /* RG_EXPECT_ERROR(ok, "label", rg_conv2d(ctx, x, w, NULL, 1, 1, &err_), RG_ERROR_SHAPE, "conv2d"):
  * the call must use the GError named err_. */
-#define RG_EXPECT_ERROR(ok, what, call, code, op)                  \
-    do {                                                           \
-        GError *err_ = NULL;                                       \
-        gpointer result_ = (gpointer)(call);                       \
+#define RG_EXPECT_ERROR(ok, what, call, code, op)                     \
+    do {                                                              \
+        GError *err_ = NULL;                                          \
+        gpointer result_ = (gpointer)(call);                          \
         (ok) &= rg_expect_error((what), result_, err_, (code), (op)); \
+    } while (0)
+/* RG_EXPECT_ERROR_FULL(ok, "label", rg_gather(ctx, x, i, &err_), RG_ERROR_SHAPE, "gather", "(2,3)"):
+ * as RG_EXPECT_ERROR, through rg_expect_error_full(). */
+#define RG_EXPECT_ERROR_FULL(ok, what, call, code, op, needle)                       \
+    do {                                                                             \
+        GError *err_ = NULL;                                                         \
+        gpointer result_ = (gpointer)(call);                                         \
+        (ok) &= rg_expect_error_full((what), result_, err_, (code), (op), (needle)); \
     } while (0)

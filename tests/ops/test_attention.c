@@ -134,20 +134,6 @@ static void gradcheck(const char *label, int64_t b, int64_t tq, int64_t tk, int 
 
 /* ---- bad inputs ------------------------------------------------------------- */
 
-static void expect_error(const char *what, rg_tensor *q, rg_tensor *k, rg_tensor *v, int heads, float scale, int code)
-{
-    GError *error = NULL;
-    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-    rg_tensor *out = rg_attention(ctx, q, k, v, heads, scale, &error);
-    gboolean ok = out == NULL && error && error->domain == RG_ERROR && error->code == code &&
-                  strstr(error->message, "attention") != NULL;
-    g_print("%s bad input %s: %s\n", ok ? "OK" : "NOT OK", what, error ? error->message : "(no error)");
-    if (!ok)
-        failures++;
-    g_clear_error(&error);
-    g_clear_pointer(&out, rg_tensor_unref);
-}
-
 static rg_tensor *zeros(rg_dtype dtype, int ndim, int64_t a, int64_t b, int64_t c)
 {
     int64_t s[3] = {a, b, c};
@@ -157,8 +143,9 @@ static rg_tensor *zeros(rg_dtype dtype, int ndim, int64_t a, int64_t b, int64_t 
     return t;
 }
 
-static void bad_inputs(void)
+static gboolean bad_inputs(void)
 {
+    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, NULL);
     g_autoptr(rg_tensor) q = zeros(RG_DTYPE_F32, 3, 2, 4, 12);
     g_autoptr(rg_tensor) k = zeros(RG_DTYPE_F32, 3, 2, 5, 12);
     g_autoptr(rg_tensor) v = zeros(RG_DTYPE_F32, 3, 2, 5, 12);
@@ -171,17 +158,20 @@ static void bad_inputs(void)
     g_autoptr(rg_tensor) v0 = zeros(RG_DTYPE_F32, 3, 2, 0, 12);
     g_autoptr(rg_tensor) qi = zeros(RG_DTYPE_I64, 3, 2, 4, 12);
     g_autoptr(rg_tensor) q2d = zeros(RG_DTYPE_F32, 2, 4, 12, 1);
-
-    expect_error("channels not divisible by heads", q, k, v, 5, 0, RG_ERROR_SHAPE);
-    expect_error("k and v differ", q, k, k6, 3, 0, RG_ERROR_SHAPE);
-    expect_error("batch mismatch", q, k1, v1, 3, 0, RG_ERROR_SHAPE);
-    expect_error("channel mismatch", q, k8, v8, 2, 0, RG_ERROR_SHAPE);
-    expect_error("no keys", q, k0, v0, 3, 0, RG_ERROR_SHAPE);
-    expect_error("I64 q", qi, k, v, 3, 0, RG_ERROR_DTYPE);
-    expect_error("2-D q", q2d, k, v, 3, 0, RG_ERROR_SHAPE);
-    expect_error("zero heads", q, k, v, 0, 0, RG_ERROR_ARGUMENT);
-    expect_error("missing v", q, k, NULL, 3, 0, RG_ERROR_ARGUMENT);
-    expect_error("NaN scale", q, k, v, 3, NAN, RG_ERROR_ARGUMENT);
+    gboolean ok = TRUE;
+    const char *op = "attention";
+    RG_EXPECT_ERROR_FULL(ok, "channels not divisible by heads", rg_attention(ctx, q, k, v, 5, 0, &err_),
+                         RG_ERROR_SHAPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "k and v differ", rg_attention(ctx, q, k, k6, 3, 0, &err_), RG_ERROR_SHAPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "batch mismatch", rg_attention(ctx, q, k1, v1, 3, 0, &err_), RG_ERROR_SHAPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "channel mismatch", rg_attention(ctx, q, k8, v8, 2, 0, &err_), RG_ERROR_SHAPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "no keys", rg_attention(ctx, q, k0, v0, 3, 0, &err_), RG_ERROR_SHAPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "I64 q", rg_attention(ctx, qi, k, v, 3, 0, &err_), RG_ERROR_DTYPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "2-D q", rg_attention(ctx, q2d, k, v, 3, 0, &err_), RG_ERROR_SHAPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "zero heads", rg_attention(ctx, q, k, v, 0, 0, &err_), RG_ERROR_ARGUMENT, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "missing v", rg_attention(ctx, q, k, NULL, 3, 0, &err_), RG_ERROR_ARGUMENT, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "NaN scale", rg_attention(ctx, q, k, v, 3, NAN, &err_), RG_ERROR_ARGUMENT, op, NULL);
+    return ok;
 }
 
 int main(void)
@@ -220,7 +210,7 @@ int main(void)
     gradcheck("cross B=2 Tq=4 Tk=3 H=1 D=4", 2, 4, 3, 1, 4, 0.0f);
     gradcheck("scale=0.9 B=1 Tq=3 Tk=6 H=3 D=2", 1, 3, 6, 3, 2, 0.9f);
 
-    bad_inputs();
+    CHECK(bad_inputs());
 
     if (failures) {
         g_printerr("test_attention: %d failures\n", failures);

@@ -48,12 +48,21 @@ static gboolean check(const char *c, const char *what, rg_tensor *got, rg_tensor
     return rg_check_tensor(label, got, ref, atol, rtol);
 }
 
+typedef struct {
+    int stride, padding;
+} conv_args;
+
+static rg_tensor *f_conv(rg_ctx *ctx, rg_tensor *const *in, gpointer user_data, GError **error)
+{
+    const conv_args *a = user_data;
+    return rg_conv2d(ctx, in[0], in[1], in[2], a->stride, a->padding, error);
+}
+
+static const char *const grad_names[3] = {"dinp", "dweight", "dbias"};
+
 /* The front door with a tape: out, dinp, dweight, dbias against PyTorch. */
 static gboolean parity_front_door(rg_safetensors *g, const conv_case *c)
 {
-    GError *error = NULL;
-    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-    g_autoptr(rg_tape) tape = rg_tape_new();
     g_autoptr(rg_tensor) x = rg_test_load(g, c->name, "inp");
     g_autoptr(rg_tensor) w = rg_test_load(g, c->name, "weight");
     g_autoptr(rg_tensor) b = c->bias ? rg_test_load(g, c->name, "bias") : NULL;
@@ -61,24 +70,12 @@ static gboolean parity_front_door(rg_safetensors *g, const conv_case *c)
     g_autoptr(rg_tensor) dout = rg_test_load(g, c->name, "dout");
     g_autoptr(rg_tensor) dx_ref = rg_test_load(g, c->name, "dinp");
     g_autoptr(rg_tensor) dw_ref = rg_test_load(g, c->name, "dweight");
-    rg_tensor_set_requires_grad(x, TRUE);
-    rg_tensor_set_requires_grad(w, TRUE);
-    if (b)
-        rg_tensor_set_requires_grad(b, TRUE);
-    rg_ctx_set_tape(ctx, tape);
-    g_autoptr(rg_tensor) y = rg_conv2d(ctx, x, w, b, c->stride, c->padding, &error);
-    rg_assert_no_error(error);
-    rg_ctx_set_tape(ctx, NULL);
-    gboolean ok = check(c->name, "out", y, out_ref, ATOL_WINO, RTOL_OUT);
-    if (!rg_tape_backward_with(ctx, tape, 1, &y, &dout, &error))
-        g_error("%s: backward failed: %s", c->name, error->message);
-    ok &= check(c->name, "dinp", rg_tensor_get_grad(x), dx_ref, ATOL_WINO, RTOL_OUT);
-    ok &= check(c->name, "dweight", rg_tensor_get_grad(w), dw_ref, ATOL_DW, RTOL_OUT);
-    if (b) {
-        g_autoptr(rg_tensor) db_ref = rg_test_load(g, c->name, "dbias");
-        ok &= check(c->name, "dbias", rg_tensor_get_grad(b), db_ref, ATOL_DW, RTOL_OUT);
-    }
-    return ok;
+    g_autoptr(rg_tensor) db_ref = c->bias ? rg_test_load(g, c->name, "dbias") : NULL;
+    rg_tensor *in[3] = {x, w, b}, *din_refs[3] = {dx_ref, dw_ref, db_ref};
+    conv_args args = {c->stride, c->padding};
+    static const rg_tol tol[4] = {
+        {ATOL_WINO, RTOL_OUT}, {ATOL_WINO, RTOL_OUT}, {ATOL_DW, RTOL_OUT}, {ATOL_DW, RTOL_OUT}};
+    return rg_check_vjp_full(c->name, f_conv, &args, in, 3, out_ref, dout, din_refs, grad_names, tol);
 }
 
 /* The kernels called directly with a forced algorithm (Winograd applies to
@@ -150,7 +147,6 @@ static gboolean non_contiguous(rg_safetensors *g)
 {
     GError *error = NULL;
     g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-    g_autoptr(rg_tape) tape = rg_tape_new();
     g_autoptr(rg_tensor) x = rg_test_load(g, "s2", "inp");
     g_autoptr(rg_tensor) w = rg_test_load(g, "s2", "weight");
     g_autoptr(rg_tensor) b = rg_test_load(g, "s2", "bias");
@@ -182,17 +178,11 @@ static gboolean non_contiguous(rg_safetensors *g)
     }
     gboolean ok = !rg_tensor_is_contiguous(xv) && !rg_tensor_is_contiguous(wv);
 
-    rg_tensor_set_requires_grad(xv, TRUE);
-    rg_tensor_set_requires_grad(wv, TRUE);
-    rg_ctx_set_tape(ctx, tape);
-    g_autoptr(rg_tensor) y = rg_conv2d(ctx, xv, wv, b, 2, 1, &error);
-    rg_assert_no_error(error);
-    rg_ctx_set_tape(ctx, NULL);
-    ok &= check("strided", "out", y, out_ref, ATOL_OUT, RTOL_OUT);
-    if (!rg_tape_backward_with(ctx, tape, 1, &y, &dv, &error))
-        g_error("strided: backward failed: %s", error->message);
-    ok &= check("strided", "dinp", rg_tensor_get_grad(xv), dx_ref, ATOL_OUT, RTOL_OUT);
-    ok &= check("strided", "dweight", rg_tensor_get_grad(wv), dw_ref, ATOL_DW, RTOL_OUT);
+    /* b stays frozen (checked to get no gradient) */
+    rg_tensor *in[3] = {xv, wv, b}, *din_refs[3] = {dx_ref, dw_ref, NULL};
+    conv_args args = {2, 1};
+    static const rg_tol tol[4] = {{ATOL_OUT, RTOL_OUT}, {ATOL_OUT, RTOL_OUT}, {ATOL_DW, RTOL_OUT}, {0, 0}};
+    ok &= rg_check_vjp_full("strided", f_conv, &args, in, 3, out_ref, dv, din_refs, grad_names, tol);
     return ok;
 }
 
@@ -228,16 +218,6 @@ static gboolean winograd_chunks(void)
 }
 
 /* ---- finite differences ----------------------------------------------------- */
-
-typedef struct {
-    int stride, padding;
-} conv_args;
-
-static rg_tensor *f_conv(rg_ctx *ctx, rg_tensor *const *in, gpointer user_data, GError **error)
-{
-    const conv_args *a = user_data;
-    return rg_conv2d(ctx, in[0], in[1], in[2], a->stride, a->padding, error);
-}
 
 static gboolean gradients(void)
 {

@@ -5,17 +5,20 @@
  * Exits non-zero on any failure.
  */
 #include <math.h>
-#include <string.h>
 
 #include "rg_test.h"
 
 static gboolean ok = TRUE;
 
+static rg_tensor *f_cosine(rg_ctx *ctx, rg_tensor *const *in, gpointer user_data, GError **error)
+{
+    return rg_cosine_similarity(ctx, in[0], in[1], *(const float *)user_data, error);
+}
+
 /* Forward and backward of case @name; gradients of b only when !frozen_b. */
 static void parity(rg_safetensors *golden, const char *name, gboolean strided, gboolean frozen_b, double atol_grad,
                    double rtol_grad)
 {
-    GError *error = NULL;
     g_autoptr(rg_tensor) a0 = rg_test_load(golden, name, "a");
     g_autoptr(rg_tensor) b0 = rg_test_load(golden, name, "b");
     g_autoptr(rg_tensor) out_ref = rg_test_load(golden, name, "out");
@@ -25,36 +28,13 @@ static void parity(rg_safetensors *golden, const char *name, gboolean strided, g
     g_autoptr(rg_tensor) eps = rg_test_load(golden, name, "eps");
     g_autoptr(rg_tensor) a = strided ? rg_test_strided(a0) : rg_tensor_ref(a0);
     g_autoptr(rg_tensor) b = strided ? rg_test_strided(b0) : rg_tensor_ref(b0);
-    rg_tensor_set_requires_grad(a, TRUE);
-    rg_tensor_set_requires_grad(b, !frozen_b);
-    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-    g_autoptr(rg_tape) tape = rg_tape_new();
-    rg_ctx_set_tape(ctx, tape);
-    g_autoptr(rg_tensor) y = rg_cosine_similarity(ctx, a, b, (float)rg_tensor_get_flat(eps, 0), &error);
-    rg_assert_no_error(error);
-    rg_ctx_set_tape(ctx, NULL);
-    if (!rg_tape_backward_with(ctx, tape, 1, &y, &dout, &error))
-        g_error("%s: backward: %s", name, error->message);
-
-    const char *tag = strided ? " strided" : frozen_b ? " frozen b" : "";
-    g_autofree char *lo = g_strdup_printf("%s%s out", name, tag);
-    g_autofree char *la = g_strdup_printf("%s%s da", name, tag);
-    g_autofree char *lb = g_strdup_printf("%s%s db", name, tag);
-    /* sums in double, one rounding to float32 at the end; |out| <= 1 */
-    ok &= rg_check_tensor(lo, y, out_ref, 2e-7, 2e-6);
-    ok &= rg_check_tensor(la, rg_tensor_get_grad(a), da_ref, atol_grad, rtol_grad);
-    if (frozen_b) {
-        gboolean none = rg_tensor_get_grad(b) == NULL;
-        g_print("%s %s: frozen b receives no gradient\n", none ? "OK" : "NOT OK", name);
-        ok &= none;
-    } else {
-        ok &= rg_check_tensor(lb, rg_tensor_get_grad(b), db_ref, atol_grad, rtol_grad);
-    }
-}
-
-static rg_tensor *f_cosine(rg_ctx *ctx, rg_tensor *const *in, gpointer user_data, GError **error)
-{
-    return rg_cosine_similarity(ctx, in[0], in[1], *(const float *)user_data, error);
+    float e = (float)rg_tensor_get_flat(eps, 0);
+    g_autofree char *label = g_strdup_printf("%s%s", name, strided ? " strided" : frozen_b ? " frozen b" : "");
+    rg_tensor *in[2] = {a, b}, *din_refs[2] = {da_ref, frozen_b ? NULL : db_ref};
+    static const char *const names[2] = {"da", "db"};
+    /* out: sums in double, one rounding to float32 at the end; |out| <= 1 */
+    const rg_tol tol[3] = {{2e-7, 2e-6}, {atol_grad, rtol_grad}, {atol_grad, rtol_grad}};
+    ok &= rg_check_vjp_full(label, f_cosine, &e, in, 2, out_ref, dout, din_refs, names, tol);
 }
 
 /* Only away from the clamp: where |a| < eps torch's gradient (clamp without
@@ -79,53 +59,13 @@ static void gradchecks(void)
 /* The OpenMP paths (above the size threshold) give the same bits on 1 and 2 threads. */
 static void threads(void)
 {
-    GError *error = NULL;
-    int64_t shape[4] = {2, 64, 40, 40}, oshape[3] = {2, 40, 40};
-    g_autoptr(rg_tensor) a = rg_test_random(5, 4, shape, -1, 1);
-    g_autoptr(rg_tensor) b = rg_test_random(6, 4, shape, -1, 1);
-    g_autoptr(rg_tensor) g = rg_test_random(7, 3, oshape, -1, 1);
-    rg_tensor *res[2][3];
-    int saved = rg_get_num_threads();
-    for (int k = 0; k < 2; k++) {
-        rg_set_num_threads(k + 1);
-        rg_tensor_set_requires_grad(a, TRUE);
-        rg_tensor_set_requires_grad(b, TRUE);
-        g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-        g_autoptr(rg_tape) tape = rg_tape_new();
-        rg_ctx_set_tape(ctx, tape);
-        res[k][0] = rg_cosine_similarity(ctx, a, b, 1e-8f, &error);
-        rg_assert_no_error(error);
-        rg_ctx_set_tape(ctx, NULL);
-        if (!rg_tape_backward_with(ctx, tape, 1, &res[k][0], &g, &error))
-            g_error("threads: backward: %s", error->message);
-        res[k][1] = rg_tensor_ref(rg_tensor_get_grad(a));
-        res[k][2] = rg_tensor_ref(rg_tensor_get_grad(b));
-        rg_tensor_zero_grad(a);
-        rg_tensor_zero_grad(b);
-    }
-    rg_set_num_threads(saved);
-    static const char *const what[3] = {"out", "da", "db"};
-    for (int i = 0; i < 3; i++) {
-        g_autofree char *label = g_strdup_printf("(2,64,40,40) 2 threads = 1 thread: %s", what[i]);
-        ok &= rg_check_tensor(label, res[1][i], res[0][i], 0, 0);
-        rg_tensor_unref(res[0][i]);
-        rg_tensor_unref(res[1][i]);
-    }
-}
-
-static void expect_error(const char *label, rg_tensor *result, GError *error, int code)
-{
-    if (result || !error || error->domain != RG_ERROR || error->code != code ||
-        !strstr(error->message, "cosine_similarity")) {
-        g_print("NOT OK error %s: got %s (code %d, expected %d)\n", label, error ? error->message : "no error",
-                error ? error->code : -1, code);
-        ok = FALSE;
-    } else {
-        g_print("OK error %s: %s\n", label, error->message);
-    }
-    if (result)
-        rg_tensor_unref(result);
-    g_clear_error(&error);
+    int64_t shape[4] = {2, 64, 40, 40};
+    static const float eps = 1e-8f;
+    rg_tensor *in[2] = {rg_test_random(5, 4, shape, -1, 1), rg_test_random(6, 4, shape, -1, 1)};
+    const gboolean grad[2] = {TRUE, TRUE};
+    ok &= rg_check_thread_invariance("(2,64,40,40)", f_cosine, (gpointer)&eps, in, 2, grad);
+    rg_tensor_unref(in[0]);
+    rg_tensor_unref(in[1]);
 }
 
 static void bad_inputs(void)
@@ -138,24 +78,14 @@ static void bad_inputs(void)
     g_autoptr(rg_tensor) v = rg_tensor_new(RG_DTYPE_F32, 1, s3, &error);
     g_autoptr(rg_tensor) ai = rg_tensor_new(RG_DTYPE_I64, 3, s1, &error);
     rg_assert_no_error(error);
-    rg_tensor *r;
-    r = rg_cosine_similarity(ctx, a, b, 1e-8f, &error);
-    expect_error("shapes differ", r, error, RG_ERROR_SHAPE);
-    error = NULL;
-    r = rg_cosine_similarity(ctx, v, v, 1e-8f, &error);
-    expect_error("1-D inputs", r, error, RG_ERROR_SHAPE);
-    error = NULL;
-    r = rg_cosine_similarity(ctx, ai, a, 1e-8f, &error);
-    expect_error("I64 a", r, error, RG_ERROR_DTYPE);
-    error = NULL;
-    r = rg_cosine_similarity(ctx, a, ai, 1e-8f, &error);
-    expect_error("I64 b", r, error, RG_ERROR_DTYPE);
-    error = NULL;
-    r = rg_cosine_similarity(ctx, a, a, -1.0f, &error);
-    expect_error("negative eps", r, error, RG_ERROR_ARGUMENT);
-    error = NULL;
-    r = rg_cosine_similarity(ctx, a, a, NAN, &error);
-    expect_error("NaN eps", r, error, RG_ERROR_ARGUMENT);
+    const char *op = "cosine_similarity";
+    RG_EXPECT_ERROR_FULL(ok, "shapes differ", rg_cosine_similarity(ctx, a, b, 1e-8f, &err_), RG_ERROR_SHAPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "1-D inputs", rg_cosine_similarity(ctx, v, v, 1e-8f, &err_), RG_ERROR_SHAPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "I64 a", rg_cosine_similarity(ctx, ai, a, 1e-8f, &err_), RG_ERROR_DTYPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "I64 b", rg_cosine_similarity(ctx, a, ai, 1e-8f, &err_), RG_ERROR_DTYPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "negative eps", rg_cosine_similarity(ctx, a, a, -1.0f, &err_), RG_ERROR_ARGUMENT, op,
+                         NULL);
+    RG_EXPECT_ERROR_FULL(ok, "NaN eps", rg_cosine_similarity(ctx, a, a, NAN, &err_), RG_ERROR_ARGUMENT, op, NULL);
 }
 
 int main(void)

@@ -5,56 +5,10 @@
  * bad-input errors. Exits non-zero on any failure.
  */
 #include <math.h>
-#include <string.h>
 
 #include "rg_test.h"
 
 static gboolean ok = TRUE;
-
-static void parity(rg_safetensors *golden, const char *name, gboolean strided)
-{
-    GError *error = NULL;
-    g_autoptr(rg_tensor) t0 = rg_test_load(golden, name, "t");
-    g_autoptr(rg_tensor) out_ref = rg_test_load(golden, name, "out");
-    g_autoptr(rg_tensor) out_f32 = rg_test_load(golden, name, "out_f32");
-    g_autoptr(rg_tensor) dout = rg_test_load(golden, name, "dout");
-    g_autoptr(rg_tensor) dt_ref = rg_test_load(golden, name, "dt");
-    g_autoptr(rg_tensor) params = rg_test_load(golden, name, "params");
-    int dim = (int)rg_tensor_get_flat(params, 0);
-    gboolean flip = rg_tensor_get_flat(params, 1) != 0;
-    float shift = (float)rg_tensor_get_flat(params, 2);
-    g_autoptr(rg_tensor) t = NULL;
-    if (strided) { /* every other element of a tensor twice as long */
-        int64_t n = t0->shape[0], n2 = 2 * n, stride = 2;
-        g_autoptr(rg_tensor) big = rg_tensor_new(RG_DTYPE_F32, 1, &n2, &error);
-        rg_assert_no_error(error);
-        for (int64_t i = 0; i < n; i++)
-            rg_tensor_data_f32(big)[2 * i] = (float)rg_tensor_get_flat(t0, i);
-        t = rg_tensor_view(big, 1, &n, &stride, big->offset);
-    } else {
-        t = rg_tensor_ref(t0);
-    }
-    rg_tensor_set_requires_grad(t, TRUE);
-    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-    g_autoptr(rg_tape) tape = rg_tape_new();
-    rg_ctx_set_tape(ctx, tape);
-    g_autoptr(rg_tensor) y = rg_timestep_embedding(ctx, t, dim, flip, shift, &error);
-    rg_assert_no_error(error);
-    rg_ctx_set_tape(ctx, NULL);
-    if (!rg_tape_backward_with(ctx, tape, 1, &y, &dout, &error))
-        g_error("%s: backward: %s", name, error->message);
-    const char *tag = strided ? " strided" : "";
-    g_autofree char *lo = g_strdup_printf("%s%s out", name, tag);
-    g_autofree char *l32 = g_strdup_printf("%s%s out vs diffusers float32", name, tag);
-    g_autofree char *ld = g_strdup_printf("%s%s dt", name, tag);
-    /* computed in double and rounded once: |out| <= 1, 1 float32 ulp */
-    ok &= rg_check_tensor(lo, y, out_ref, 1.2e-7, 0);
-    /* diffusers rounds the frequencies and angles t * freq (up to ~1000 rad,
-     * where a float32 ulp is 6e-5) to float32: its result is off by ~1e-4 */
-    ok &= rg_check_tensor(l32, y, out_f32, 2e-4, 0);
-    /* a double sum of dim terms rounded once to float32 */
-    ok &= rg_check_tensor(ld, rg_tensor_get_grad(t), dt_ref, 1e-6, 1e-6);
-}
 
 typedef struct {
     int dim;
@@ -66,6 +20,44 @@ static rg_tensor *f_emb(rg_ctx *ctx, rg_tensor *const *in, gpointer user_data, G
 {
     const emb_args *a = user_data;
     return rg_timestep_embedding(ctx, in[0], a->dim, a->flip, a->shift, error);
+}
+
+static void parity(rg_safetensors *golden, const char *name, gboolean strided)
+{
+    GError *error = NULL;
+    g_autoptr(rg_tensor) t0 = rg_test_load(golden, name, "t");
+    g_autoptr(rg_tensor) out_ref = rg_test_load(golden, name, "out");
+    g_autoptr(rg_tensor) out_f32 = rg_test_load(golden, name, "out_f32");
+    g_autoptr(rg_tensor) dout = rg_test_load(golden, name, "dout");
+    g_autoptr(rg_tensor) dt_ref = rg_test_load(golden, name, "dt");
+    g_autoptr(rg_tensor) params = rg_test_load(golden, name, "params");
+    emb_args args = {(int)rg_tensor_get_flat(params, 0), rg_tensor_get_flat(params, 1) != 0,
+                     (float)rg_tensor_get_flat(params, 2)};
+    g_autoptr(rg_tensor) t = NULL;
+    if (strided) { /* every other element of a tensor twice as long */
+        int64_t n = t0->shape[0], n2 = 2 * n, stride = 2;
+        g_autoptr(rg_tensor) big = rg_tensor_new(RG_DTYPE_F32, 1, &n2, &error);
+        rg_assert_no_error(error);
+        for (int64_t i = 0; i < n; i++)
+            rg_tensor_data_f32(big)[2 * i] = (float)rg_tensor_get_flat(t0, i);
+        t = rg_tensor_view(big, 1, &n, &stride, big->offset);
+    } else {
+        t = rg_tensor_ref(t0);
+    }
+    g_autofree char *label = g_strdup_printf("%s%s", name, strided ? " strided" : "");
+    static const char *const names[1] = {"dt"};
+    /* out: computed in double and rounded once, |out| <= 1: 1 float32 ulp;
+     * dt: a double sum of dim terms rounded once to float32 */
+    static const rg_tol tol[2] = {{1.2e-7, 0}, {1e-6, 1e-6}};
+    ok &= rg_check_vjp_full(label, f_emb, &args, &t, 1, out_ref, dout, &dt_ref, names, tol);
+
+    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
+    g_autoptr(rg_tensor) y = f_emb(ctx, &t, &args, &error);
+    rg_assert_no_error(error);
+    g_autofree char *l32 = g_strdup_printf("%s out vs diffusers float32", label);
+    /* diffusers rounds the frequencies and angles t * freq (up to ~1000 rad,
+     * where a float32 ulp is 6e-5) to float32: its result is off by ~1e-4 */
+    ok &= rg_check_tensor(l32, y, out_f32, 2e-4, 0);
 }
 
 static void gradchecks(void)
@@ -89,49 +81,11 @@ static void gradchecks(void)
 /* The OpenMP paths (above the size threshold) give the same bits on 1 and 2 threads. */
 static void threads(void)
 {
-    GError *error = NULL;
-    int64_t n = 64, sg[2] = {64, 320};
+    int64_t n = 64;
     g_autoptr(rg_tensor) t = rg_test_random(5, 1, &n, 0, 999);
-    g_autoptr(rg_tensor) g = rg_test_random(6, 2, sg, -1, 1);
-    rg_tensor *res[2][2];
-    int saved = rg_get_num_threads();
-    for (int k = 0; k < 2; k++) {
-        rg_set_num_threads(k + 1);
-        rg_tensor_set_requires_grad(t, TRUE);
-        g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-        g_autoptr(rg_tape) tape = rg_tape_new();
-        rg_ctx_set_tape(ctx, tape);
-        res[k][0] = rg_timestep_embedding(ctx, t, 320, TRUE, 0.0f, &error);
-        rg_assert_no_error(error);
-        rg_ctx_set_tape(ctx, NULL);
-        if (!rg_tape_backward_with(ctx, tape, 1, &res[k][0], &g, &error))
-            g_error("threads: backward: %s", error->message);
-        res[k][1] = rg_tensor_ref(rg_tensor_get_grad(t));
-        rg_tensor_zero_grad(t);
-    }
-    rg_set_num_threads(saved);
-    static const char *const what[2] = {"out", "dt"};
-    for (int i = 0; i < 2; i++) {
-        g_autofree char *label = g_strdup_printf("(64) dim 320 2 threads = 1 thread: %s", what[i]);
-        ok &= rg_check_tensor(label, res[1][i], res[0][i], 0, 0);
-        rg_tensor_unref(res[0][i]);
-        rg_tensor_unref(res[1][i]);
-    }
-}
-
-static void expect_error(const char *label, rg_tensor *result, GError *error, int code)
-{
-    if (result || !error || error->domain != RG_ERROR || error->code != code ||
-        !strstr(error->message, "timestep_embedding")) {
-        g_print("NOT OK error %s: got %s (code %d, expected %d)\n", label, error ? error->message : "no error",
-                error ? error->code : -1, code);
-        ok = FALSE;
-    } else {
-        g_print("OK error %s: %s\n", label, error->message);
-    }
-    if (result)
-        rg_tensor_unref(result);
-    g_clear_error(&error);
+    static emb_args args = {320, TRUE, 0.0f};
+    const gboolean grad[1] = {TRUE};
+    ok &= rg_check_thread_invariance("(64) dim 320", f_emb, &args, &t, 1, grad);
 }
 
 static void bad_inputs(void)
@@ -143,24 +97,17 @@ static void bad_inputs(void)
     g_autoptr(rg_tensor) t2 = rg_tensor_new(RG_DTYPE_F32, 2, s2, &error);
     g_autoptr(rg_tensor) ti = rg_tensor_new(RG_DTYPE_I64, 1, s1, &error);
     rg_assert_no_error(error);
-    rg_tensor *r;
-    r = rg_timestep_embedding(ctx, t2, 320, TRUE, 0, &error);
-    expect_error("2-D timesteps", r, error, RG_ERROR_SHAPE);
-    error = NULL;
-    r = rg_timestep_embedding(ctx, ti, 320, TRUE, 0, &error);
-    expect_error("I64 timesteps", r, error, RG_ERROR_DTYPE);
-    error = NULL;
-    r = rg_timestep_embedding(ctx, t, 0, TRUE, 0, &error);
-    expect_error("dim 0", r, error, RG_ERROR_ARGUMENT);
-    error = NULL;
-    r = rg_timestep_embedding(ctx, t, -4, TRUE, 0, &error);
-    expect_error("dim -4", r, error, RG_ERROR_ARGUMENT);
-    error = NULL;
-    r = rg_timestep_embedding(ctx, t, 8, TRUE, 4.0f, &error);
-    expect_error("half - shift = 0", r, error, RG_ERROR_ARGUMENT);
-    error = NULL;
-    r = rg_timestep_embedding(ctx, t, 8, TRUE, NAN, &error);
-    expect_error("NaN shift", r, error, RG_ERROR_ARGUMENT);
+    const char *op = "timestep_embedding";
+    RG_EXPECT_ERROR_FULL(ok, "2-D timesteps", rg_timestep_embedding(ctx, t2, 320, TRUE, 0, &err_), RG_ERROR_SHAPE, op,
+                         NULL);
+    RG_EXPECT_ERROR_FULL(ok, "I64 timesteps", rg_timestep_embedding(ctx, ti, 320, TRUE, 0, &err_), RG_ERROR_DTYPE, op,
+                         NULL);
+    RG_EXPECT_ERROR_FULL(ok, "dim 0", rg_timestep_embedding(ctx, t, 0, TRUE, 0, &err_), RG_ERROR_ARGUMENT, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "dim -4", rg_timestep_embedding(ctx, t, -4, TRUE, 0, &err_), RG_ERROR_ARGUMENT, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "half - shift = 0", rg_timestep_embedding(ctx, t, 8, TRUE, 4.0f, &err_),
+                         RG_ERROR_ARGUMENT, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "NaN shift", rg_timestep_embedding(ctx, t, 8, TRUE, NAN, &err_), RG_ERROR_ARGUMENT, op,
+                         NULL);
 }
 
 int main(void)

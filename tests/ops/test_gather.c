@@ -4,15 +4,17 @@
  * bad-input errors (shapes, dtypes, out-of-range indices). Exits non-zero on
  * any failure.
  */
-#include <string.h>
-
 #include "rg_test.h"
 
 static gboolean ok = TRUE;
 
+static rg_tensor *f_gather(rg_ctx *ctx, rg_tensor *const *in, gpointer user_data, GError **error)
+{
+    return rg_gather(ctx, in[0], user_data, error);
+}
+
 static void parity(rg_safetensors *golden, const char *name, gboolean strided)
 {
-    GError *error = NULL;
     g_autoptr(rg_tensor) x0 = rg_test_load(golden, name, "x");
     g_autoptr(rg_tensor) index0 = rg_test_load(golden, name, "index");
     g_autoptr(rg_tensor) out_ref = rg_test_load(golden, name, "out");
@@ -20,26 +22,11 @@ static void parity(rg_safetensors *golden, const char *name, gboolean strided)
     g_autoptr(rg_tensor) dx_ref = rg_test_load(golden, name, "dx");
     g_autoptr(rg_tensor) x = strided ? rg_test_strided(x0) : rg_tensor_ref(x0);
     g_autoptr(rg_tensor) index = strided ? rg_test_strided(index0) : rg_tensor_ref(index0);
-    rg_tensor_set_requires_grad(x, TRUE);
-    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-    g_autoptr(rg_tape) tape = rg_tape_new();
-    rg_ctx_set_tape(ctx, tape);
-    g_autoptr(rg_tensor) y = rg_gather(ctx, x, index, &error);
-    rg_assert_no_error(error);
-    rg_ctx_set_tape(ctx, NULL);
-    if (!rg_tape_backward_with(ctx, tape, 1, &y, &dout, &error))
-        g_error("%s: backward: %s", name, error->message);
-    g_autofree char *lo = g_strdup_printf("%s%s out", name, strided ? " strided" : "");
-    g_autofree char *ld = g_strdup_printf("%s%s dx", name, strided ? " strided" : "");
-    /* a copy: exact */
-    ok &= rg_check_tensor(lo, y, out_ref, 0, 0);
-    /* float32 sums of the repeated positions (up to ~15 terms) vs float64 */
-    ok &= rg_check_tensor(ld, rg_tensor_get_grad(x), dx_ref, 1e-6, 1e-6);
-}
-
-static rg_tensor *f_gather(rg_ctx *ctx, rg_tensor *const *in, gpointer user_data, GError **error)
-{
-    return rg_gather(ctx, in[0], user_data, error);
+    g_autofree char *label = g_strdup_printf("%s%s", name, strided ? " strided" : "");
+    static const char *const names[1] = {"dx"};
+    /* out: a copy, exact; dx: float32 sums of the repeated positions (up to ~15 terms) vs float64 */
+    static const rg_tol tol[2] = {{0, 0}, {1e-6, 1e-6}};
+    ok &= rg_check_vjp_full(label, f_gather, index, &x, 1, out_ref, dout, &dx_ref, names, tol);
 }
 
 static rg_tensor *new_index(int64_t n, int64_t p, const int64_t *values)
@@ -65,55 +52,15 @@ static void gradchecks(void)
 /* The OpenMP paths (above the size threshold) give the same bits on 1 and 2 threads. */
 static void threads(void)
 {
-    GError *error = NULL;
-    int64_t sx[3] = {2, 64, 512}, sg[3] = {2, 64, 700};
+    int64_t sx[3] = {2, 64, 512};
     g_autoptr(rg_tensor) x = rg_test_random(5, 3, sx, -1, 1);
-    g_autoptr(rg_tensor) g = rg_test_random(6, 3, sg, -1, 1);
     int64_t *iv = g_new(int64_t, 2 * 700);
     for (int i = 0; i < 2 * 700; i++)
         iv[i] = (i * 7919) % 512;
     g_autoptr(rg_tensor) index = new_index(2, 700, iv);
     g_free(iv);
-    rg_tensor *res[2][2];
-    int saved = rg_get_num_threads();
-    for (int k = 0; k < 2; k++) {
-        rg_set_num_threads(k + 1);
-        rg_tensor_set_requires_grad(x, TRUE);
-        g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-        g_autoptr(rg_tape) tape = rg_tape_new();
-        rg_ctx_set_tape(ctx, tape);
-        res[k][0] = rg_gather(ctx, x, index, &error);
-        rg_assert_no_error(error);
-        rg_ctx_set_tape(ctx, NULL);
-        if (!rg_tape_backward_with(ctx, tape, 1, &res[k][0], &g, &error))
-            g_error("threads: backward: %s", error->message);
-        res[k][1] = rg_tensor_ref(rg_tensor_get_grad(x));
-        rg_tensor_zero_grad(x);
-    }
-    rg_set_num_threads(saved);
-    static const char *const what[2] = {"out", "dx"};
-    for (int i = 0; i < 2; i++) {
-        g_autofree char *label = g_strdup_printf("(2,64,512) at (2,700) 2 threads = 1 thread: %s", what[i]);
-        ok &= rg_check_tensor(label, res[1][i], res[0][i], 0, 0);
-        rg_tensor_unref(res[0][i]);
-        rg_tensor_unref(res[1][i]);
-    }
-}
-
-/* Expects failure with @code and a message naming the op and containing @needle. */
-static void expect_error(const char *label, rg_tensor *result, GError *error, int code, const char *needle)
-{
-    if (result || !error || error->domain != RG_ERROR || error->code != code || !strstr(error->message, "gather") ||
-        !strstr(error->message, needle)) {
-        g_print("NOT OK error %s: got %s (code %d, expected %d)\n", label, error ? error->message : "no error",
-                error ? error->code : -1, code);
-        ok = FALSE;
-    } else {
-        g_print("OK error %s: %s\n", label, error->message);
-    }
-    if (result)
-        rg_tensor_unref(result);
-    g_clear_error(&error);
+    const gboolean grad[1] = {TRUE};
+    ok &= rg_check_thread_invariance("(2,64,512) at (2,700)", f_gather, index, &x, 1, grad);
 }
 
 static void bad_inputs(void)
@@ -133,27 +80,16 @@ static void bad_inputs(void)
     g_autoptr(rg_tensor) i_neg = new_index(2, 3, neg);
     g_autoptr(rg_tensor) i_big = new_index(2, 3, big);
     g_autoptr(rg_tensor) i_n3 = new_index(3, 3, three);
-    rg_tensor *r;
-    r = rg_gather(ctx, x2, i_ok, &error);
-    expect_error("2-D x", r, error, RG_ERROR_SHAPE, "(2,3)");
-    error = NULL;
-    r = rg_gather(ctx, x, if32, &error);
-    expect_error("F32 index", r, error, RG_ERROR_DTYPE, "F32");
-    error = NULL;
-    r = rg_gather(ctx, x, ii32, &error);
-    expect_error("I32 index", r, error, RG_ERROR_DTYPE, "I32");
-    error = NULL;
-    r = rg_gather(ctx, x, i1, &error);
-    expect_error("1-D index", r, error, RG_ERROR_SHAPE, "(3)");
-    error = NULL;
-    r = rg_gather(ctx, x, i_n3, &error);
-    expect_error("index batch 3 for x batch 2", r, error, RG_ERROR_SHAPE, "(3,3)");
-    error = NULL;
-    r = rg_gather(ctx, x, i_neg, &error);
-    expect_error("negative index", r, error, RG_ERROR_ARGUMENT, "index[1,2] = -1");
-    error = NULL;
-    r = rg_gather(ctx, x, i_big, &error);
-    expect_error("index = L", r, error, RG_ERROR_ARGUMENT, "index[0,2] = 5");
+    RG_EXPECT_ERROR_FULL(ok, "2-D x", rg_gather(ctx, x2, i_ok, &err_), RG_ERROR_SHAPE, "gather", "(2,3)");
+    RG_EXPECT_ERROR_FULL(ok, "F32 index", rg_gather(ctx, x, if32, &err_), RG_ERROR_DTYPE, "gather", "F32");
+    RG_EXPECT_ERROR_FULL(ok, "I32 index", rg_gather(ctx, x, ii32, &err_), RG_ERROR_DTYPE, "gather", "I32");
+    RG_EXPECT_ERROR_FULL(ok, "1-D index", rg_gather(ctx, x, i1, &err_), RG_ERROR_SHAPE, "gather", "(3)");
+    RG_EXPECT_ERROR_FULL(ok, "index batch 3 for x batch 2", rg_gather(ctx, x, i_n3, &err_), RG_ERROR_SHAPE, "gather",
+                         "(3,3)");
+    RG_EXPECT_ERROR_FULL(ok, "negative index", rg_gather(ctx, x, i_neg, &err_), RG_ERROR_ARGUMENT, "gather",
+                         "index[1,2] = -1");
+    RG_EXPECT_ERROR_FULL(ok, "index = L", rg_gather(ctx, x, i_big, &err_), RG_ERROR_ARGUMENT, "gather",
+                         "index[0,2] = 5");
 }
 
 int main(void)

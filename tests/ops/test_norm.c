@@ -3,7 +3,6 @@
  * difference gradient checks, and errors for bad arguments.
  */
 #include <math.h>
-#include <string.h>
 
 #include "rg_test.h"
 
@@ -54,9 +53,13 @@ static rg_tensor *load_optional(rg_safetensors *golden, const char *case_name, c
 /* Which leaves want gradients: the input, the weight and bias, or both. */
 typedef enum { GRAD_ALL, GRAD_INPUT_ONLY, GRAD_PARAMS_ONLY } grad_mode;
 
+static rg_tensor *apply_fn(rg_ctx *ctx, rg_tensor *const *inputs, gpointer user_data, GError **error)
+{
+    return apply(ctx, user_data, inputs[0], inputs[1], inputs[2], error);
+}
+
 static gboolean check_case(rg_safetensors *golden, const norm_case *c, grad_mode mode)
 {
-    GError *error = NULL;
     g_autoptr(rg_tensor) inp = rg_test_load(golden, c->name, "inp");
     g_autoptr(rg_tensor) weight = load_optional(golden, c->name, "weight");
     g_autoptr(rg_tensor) bias = load_optional(golden, c->name, "bias");
@@ -68,55 +71,26 @@ static gboolean check_case(rg_safetensors *golden, const norm_case *c, grad_mode
     if (mode == GRAD_PARAMS_ONLY && !weight && !bias)
         return TRUE;
 
-    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-    g_autoptr(rg_tape) tape = rg_tape_new();
-    rg_tensor_set_requires_grad(inp, mode != GRAD_PARAMS_ONLY);
-    if (weight)
-        rg_tensor_set_requires_grad(weight, mode != GRAD_INPUT_ONLY);
-    if (bias)
-        rg_tensor_set_requires_grad(bias, mode != GRAD_INPUT_ONLY);
-    rg_ctx_set_tape(ctx, tape);
-    g_autoptr(rg_tensor) out = apply(ctx, c, inp, weight, bias, &error);
-    rg_assert_no_error(error);
-    rg_ctx_set_tape(ctx, NULL);
-    if (!rg_tape_backward_with(ctx, tape, 1, &out, &dout, &error))
-        g_error("%s: backward: %s", c->name, error->message);
-
     const char *suffix = mode == GRAD_ALL ? "" : mode == GRAD_INPUT_ONLY ? " (frozen params)" : " (frozen input)";
-    g_autofree char *l_out = g_strdup_printf("%s out%s", c->name, suffix);
-    g_autofree char *l_dinp = g_strdup_printf("%s dinp%s", c->name, suffix);
-    g_autofree char *l_dw = g_strdup_printf("%s dweight%s", c->name, suffix);
-    g_autofree char *l_db = g_strdup_printf("%s dbias%s", c->name, suffix);
-    gboolean ok = TRUE;
-    /* out: values up to ~5 (ulp 5e-7), from f32 statistics */
-    ok &= rg_check_tensor(l_out, out, out_ref, 5e-6, 1e-5);
-    if (mode == GRAD_PARAMS_ONLY) {
-        ok &= rg_tensor_get_grad(inp) == NULL;
-    } else {
-        /* dinp: three terms of up to ~10 that cancel (ulp 1e-6), f32 sums over a group */
-        ok &= rg_check_tensor(l_dinp, rg_tensor_get_grad(inp), dinp_ref, 1e-5, 1e-4);
-    }
-    if (mode == GRAD_INPUT_ONLY) {
-        /* frozen parameters get nothing */
-        ok &= (!weight || !rg_tensor_get_grad(weight)) && (!bias || !rg_tensor_get_grad(bias));
-    } else {
-        /* dweight, dbias: sums over N x HW (up to 272) O(1) products, f32 lanes then double */
-        if (weight)
-            ok &= rg_check_tensor(l_dw, rg_tensor_get_grad(weight), dweight_ref, 2e-5, 2e-5);
-        if (bias)
-            ok &= rg_check_tensor(l_db, rg_tensor_get_grad(bias), dbias_ref, 2e-5, 2e-5);
-    }
+    g_autofree char *label = g_strdup_printf("%s%s", c->name, suffix);
+    rg_tensor *inputs[3] = { inp, weight, bias };
+    /* NULL: frozen, and checked to get no gradient */
+    rg_tensor *din_refs[3] = { mode != GRAD_PARAMS_ONLY ? dinp_ref : NULL, mode != GRAD_INPUT_ONLY ? dweight_ref : NULL,
+                               mode != GRAD_INPUT_ONLY ? dbias_ref : NULL };
+    static const char *const names[3] = { "dinp", "dweight", "dbias" };
+    static const rg_tol tol[4] = {
+        { 5e-6, 1e-5 }, /* out: values up to ~5 (ulp 5e-7), from f32 statistics */
+        { 1e-5, 1e-4 }, /* dinp: three terms of up to ~10 that cancel (ulp 1e-6), f32 sums over a group */
+        { 2e-5, 2e-5 }, /* dweight, dbias: sums over N x HW (up to 272) O(1) products, f32 lanes then double */
+        { 2e-5, 2e-5 },
+    };
+    gboolean ok = rg_check_vjp_full(label, apply_fn, (gpointer)c, inputs, 3, out_ref, dout, din_refs, names, tol);
     if (!ok)
-        g_printerr("NOT OK case %s%s\n", c->name, suffix);
+        g_printerr("NOT OK case %s\n", label);
     return ok;
 }
 
 /* ---- finite differences ---------------------------------------------------- */
-
-static rg_tensor *gradcheck_fn(rg_ctx *ctx, rg_tensor *const *inputs, gpointer user_data, GError **error)
-{
-    return apply(ctx, user_data, inputs[0], inputs[1], inputs[2], error);
-}
 
 static gboolean gradcheck_case(const char *label, const norm_case *c, int ndim, const int64_t *shape,
                                gboolean affine, float offset)
@@ -128,7 +102,7 @@ static gboolean gradcheck_case(const char *label, const norm_case *c, int ndim, 
     rg_tensor *inputs[3] = { x, w, b };
     gboolean check[3] = { TRUE, affine, affine };
     /* f32 forward: objective noise ~1e-6 over 2*eps = 2e-2, plus eps^2 curvature terms */
-    return rg_gradcheck(label, gradcheck_fn, (gpointer)c, inputs, 3, check, 1e-2, 3e-3, 1e-2, 64);
+    return rg_gradcheck(label, apply_fn, (gpointer)c, inputs, 3, check, 1e-2, 3e-3, 1e-2, 64);
 }
 
 static gboolean gradchecks(void)
@@ -147,17 +121,6 @@ static gboolean gradchecks(void)
 
 /* ---- bad input ---------------------------------------------------------------- */
 
-static gboolean expect_error(const char *label, rg_tensor *result, GError *error, int code, const char *op)
-{
-    gboolean ok = result == NULL && error != NULL && error->domain == RG_ERROR && error->code == code &&
-                  g_str_has_prefix(error->message, op);
-    g_print("%s error %s: %s\n", ok ? "OK" : "NOT OK", label, error ? error->message : "(no error)");
-    if (result)
-        rg_tensor_unref(result);
-    g_clear_error(&error);
-    return ok;
-}
-
 static gboolean bad_inputs(void)
 {
     GError *error = NULL;
@@ -174,32 +137,33 @@ static gboolean bad_inputs(void)
     g_autoptr(rg_tensor) l = rg_test_random(4, 2, (int64_t[]){ 3, 40 }, -1, 1);
     rg_assert_no_error(error);
     gboolean ok = TRUE;
-    const char *gn = "group_norm:", *ln = "layer_norm:";
-
-#define EXPECT(label, call, code, op)                      \
-    do {                                                   \
-        rg_tensor *r = (call);                             \
-        ok &= expect_error(label, r, error, code, op);     \
-        error = NULL;                                      \
-    } while (0)
-
-    EXPECT("3 groups for 40 channels", rg_group_norm(ctx, x, 3, w, w, 1e-5f, &error), RG_ERROR_ARGUMENT, gn);
-    EXPECT("0 groups", rg_group_norm(ctx, x, 0, NULL, NULL, 1e-5f, &error), RG_ERROR_ARGUMENT, gn);
-    EXPECT("-8 groups", rg_group_norm(ctx, x, -8, NULL, NULL, 1e-5f, &error), RG_ERROR_ARGUMENT, gn);
-    EXPECT("weight (39)", rg_group_norm(ctx, x, 8, w39, w, 1e-5f, &error), RG_ERROR_SHAPE, gn);
-    EXPECT("bias (40,1)", rg_group_norm(ctx, x, 8, w, w2d, 1e-5f, &error), RG_ERROR_SHAPE, gn);
-    EXPECT("1-D input", rg_group_norm(ctx, x1, 8, NULL, NULL, 1e-5f, &error), RG_ERROR_SHAPE, gn);
-    EXPECT("I64 input", rg_group_norm(ctx, xi, 8, NULL, NULL, 1e-5f, &error), RG_ERROR_DTYPE, gn);
-    EXPECT("I64 weight", rg_group_norm(ctx, x, 8, wi, NULL, 1e-5f, &error), RG_ERROR_DTYPE, gn);
-    EXPECT("negative eps", rg_group_norm(ctx, x, 8, w, w, -1e-5f, &error), RG_ERROR_ARGUMENT, gn);
-    EXPECT("NaN eps", rg_group_norm(ctx, x, 8, w, w, NAN, &error), RG_ERROR_ARGUMENT, gn);
-    EXPECT("ln weight (39)", rg_layer_norm(ctx, l, w39, NULL, 1e-5f, &error), RG_ERROR_SHAPE, ln);
-    EXPECT("ln bias (39)", rg_layer_norm(ctx, l, w, w39, 1e-5f, &error), RG_ERROR_SHAPE, ln);
-    EXPECT("ln I64 bias", rg_layer_norm(ctx, l, NULL, wi, 1e-5f, &error), RG_ERROR_DTYPE, ln);
-    EXPECT("ln I64 input", rg_layer_norm(ctx, xi, NULL, NULL, 1e-5f, &error), RG_ERROR_DTYPE, ln);
-    EXPECT("ln 0-D input", rg_layer_norm(ctx, x0, NULL, NULL, 1e-5f, &error), RG_ERROR_SHAPE, ln);
-    EXPECT("ln infinite eps", rg_layer_norm(ctx, l, NULL, NULL, INFINITY, &error), RG_ERROR_ARGUMENT, ln);
-#undef EXPECT
+    const char *gn = "group_norm", *ln = "layer_norm";
+    RG_EXPECT_ERROR_FULL(ok, "3 groups for 40 channels", rg_group_norm(ctx, x, 3, w, w, 1e-5f, &err_),
+                         RG_ERROR_ARGUMENT, gn, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "0 groups", rg_group_norm(ctx, x, 0, NULL, NULL, 1e-5f, &err_),
+                         RG_ERROR_ARGUMENT, gn, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "-8 groups", rg_group_norm(ctx, x, -8, NULL, NULL, 1e-5f, &err_),
+                         RG_ERROR_ARGUMENT, gn, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "weight (39)", rg_group_norm(ctx, x, 8, w39, w, 1e-5f, &err_), RG_ERROR_SHAPE, gn, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "bias (40,1)", rg_group_norm(ctx, x, 8, w, w2d, 1e-5f, &err_), RG_ERROR_SHAPE, gn, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "1-D input", rg_group_norm(ctx, x1, 8, NULL, NULL, 1e-5f, &err_),
+                         RG_ERROR_SHAPE, gn, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "I64 input", rg_group_norm(ctx, xi, 8, NULL, NULL, 1e-5f, &err_),
+                         RG_ERROR_DTYPE, gn, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "I64 weight", rg_group_norm(ctx, x, 8, wi, NULL, 1e-5f, &err_), RG_ERROR_DTYPE, gn, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "negative eps", rg_group_norm(ctx, x, 8, w, w, -1e-5f, &err_),
+                         RG_ERROR_ARGUMENT, gn, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "NaN eps", rg_group_norm(ctx, x, 8, w, w, NAN, &err_), RG_ERROR_ARGUMENT, gn, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "ln weight (39)", rg_layer_norm(ctx, l, w39, NULL, 1e-5f, &err_),
+                         RG_ERROR_SHAPE, ln, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "ln bias (39)", rg_layer_norm(ctx, l, w, w39, 1e-5f, &err_), RG_ERROR_SHAPE, ln, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "ln I64 bias", rg_layer_norm(ctx, l, NULL, wi, 1e-5f, &err_), RG_ERROR_DTYPE, ln, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "ln I64 input", rg_layer_norm(ctx, xi, NULL, NULL, 1e-5f, &err_),
+                         RG_ERROR_DTYPE, ln, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "ln 0-D input", rg_layer_norm(ctx, x0, NULL, NULL, 1e-5f, &err_),
+                         RG_ERROR_SHAPE, ln, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "ln infinite eps", rg_layer_norm(ctx, l, NULL, NULL, INFINITY, &err_),
+                         RG_ERROR_ARGUMENT, ln, NULL);
     return ok;
 }
 

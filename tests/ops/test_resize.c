@@ -3,46 +3,9 @@
  * contiguous and strided inputs; finite-difference gradient checks; errors
  * for bad input. Exits non-zero on any failure.
  */
-#include <string.h>
-
 #include "rg_test.h"
 
 static gboolean ok = TRUE;
-
-/* Forward and backward of case @name against the golden tensors. */
-static void parity(rg_safetensors *golden, const char *name, gboolean nearest, gboolean strided)
-{
-    GError *error = NULL;
-    g_autoptr(rg_tensor) inp = rg_test_load(golden, name, "inp");
-    g_autoptr(rg_tensor) out_ref = rg_test_load(golden, name, "out");
-    g_autoptr(rg_tensor) dout = rg_test_load(golden, name, "dout");
-    g_autoptr(rg_tensor) dinp_ref = rg_test_load(golden, name, "dinp");
-    g_autoptr(rg_tensor) x = strided ? rg_test_strided(inp) : rg_tensor_ref(inp);
-    rg_tensor_set_requires_grad(x, TRUE);
-    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-    g_autoptr(rg_tape) tape = rg_tape_new();
-    rg_ctx_set_tape(ctx, tape);
-    g_autoptr(rg_tensor) y = nearest ? rg_upsample_nearest2x(ctx, x, &error)
-                                     : rg_resize_bilinear(ctx, x, out_ref->shape[2], out_ref->shape[3], &error);
-    rg_assert_no_error(error);
-    rg_ctx_set_tape(ctx, NULL);
-    if (!rg_tape_backward_with(ctx, tape, 1, &y, &dout, &error))
-        g_error("%s: backward: %s", name, error->message);
-
-    g_autofree char *lo = g_strdup_printf("%s%s out", name, strided ? " strided" : "");
-    g_autofree char *ld = g_strdup_printf("%s%s dinp", name, strided ? " strided" : "");
-    if (nearest) {
-        /* a copy: exact */
-        ok &= rg_check_tensor(lo, y, out_ref, 0, 0);
-        /* sums of 4 float32 terms (|term| < 5) vs float64 */
-        ok &= rg_check_tensor(ld, rg_tensor_get_grad(x), dinp_ref, 2e-6, 1e-6);
-    } else {
-        /* float32 blend of 4 taps with float32 weights, |x| < 5 */
-        ok &= rg_check_tensor(lo, y, out_ref, 2e-6, 1e-5);
-        /* float32 sums of up to ~600 weighted terms (16x upscale) */
-        ok &= rg_check_tensor(ld, rg_tensor_get_grad(x), dinp_ref, 1e-5, 1e-5);
-    }
-}
 
 static rg_tensor *f_nearest(rg_ctx *ctx, rg_tensor *const *in, gpointer user_data, GError **error)
 {
@@ -54,6 +17,28 @@ static rg_tensor *f_bilinear(rg_ctx *ctx, rg_tensor *const *in, gpointer user_da
 {
     const int64_t *size = user_data;
     return rg_resize_bilinear(ctx, in[0], size[0], size[1], error);
+}
+
+/* Forward and backward of case @name against the golden tensors. */
+static void parity(rg_safetensors *golden, const char *name, gboolean nearest, gboolean strided)
+{
+    g_autoptr(rg_tensor) inp = rg_test_load(golden, name, "inp");
+    g_autoptr(rg_tensor) out_ref = rg_test_load(golden, name, "out");
+    g_autoptr(rg_tensor) dout = rg_test_load(golden, name, "dout");
+    g_autoptr(rg_tensor) dinp_ref = rg_test_load(golden, name, "dinp");
+    g_autoptr(rg_tensor) x = strided ? rg_test_strided(inp) : rg_tensor_ref(inp);
+    g_autofree char *label = g_strdup_printf("%s%s", name, strided ? " strided" : "");
+    static const char *const names[1] = {"dinp"};
+    /* nearest: a copy, exact; dinp sums 4 float32 terms (|term| < 5) vs float64 */
+    static const rg_tol tol_nearest[2] = {{0, 0}, {2e-6, 1e-6}};
+    /* bilinear: a float32 blend of 4 taps with float32 weights, |x| < 5; dinp
+     * sums up to ~600 weighted terms in float32 (16x upscale) */
+    static const rg_tol tol_bilinear[2] = {{2e-6, 1e-5}, {1e-5, 1e-5}};
+    if (nearest)
+        ok &= rg_check_vjp_full(label, f_nearest, NULL, &x, 1, out_ref, dout, &dinp_ref, names, tol_nearest);
+    else
+        ok &= rg_check_vjp_full(label, f_bilinear, &out_ref->shape[2], &x, 1, out_ref, dout, &dinp_ref, names,
+                                tol_bilinear);
 }
 
 static void gradchecks(void)
@@ -74,51 +59,13 @@ static void gradchecks(void)
 /* The OpenMP paths give the same bits on 1 and 2 threads (size @oh x @ow; 0 = nearest 2x). */
 static void threads(const int64_t *shape, int64_t oh, int64_t ow)
 {
-    GError *error = NULL;
     g_autoptr(rg_tensor) x = rg_test_random(5, 4, shape, -1, 1);
-    rg_tensor *res[2][2];
-    int saved = rg_get_num_threads();
-    for (int k = 0; k < 2; k++) {
-        rg_set_num_threads(k + 1);
-        rg_tensor_set_requires_grad(x, TRUE);
-        g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
-        g_autoptr(rg_tape) tape = rg_tape_new();
-        rg_ctx_set_tape(ctx, tape);
-        res[k][0] = oh ? rg_resize_bilinear(ctx, x, oh, ow, &error) : rg_upsample_nearest2x(ctx, x, &error);
-        rg_assert_no_error(error);
-        rg_ctx_set_tape(ctx, NULL);
-        g_autoptr(rg_tensor) g = rg_test_random(6, 4, rg_tensor_shape(res[k][0]), -1, 1);
-        if (!rg_tape_backward_with(ctx, tape, 1, &res[k][0], &g, &error))
-            g_error("threads: backward: %s", error->message);
-        res[k][1] = rg_tensor_ref(rg_tensor_get_grad(x));
-        rg_tensor_zero_grad(x);
-        rg_tensor_set_requires_grad(x, FALSE);
-    }
-    rg_set_num_threads(saved);
-    static const char *const what[2] = {"out", "dinp"};
+    const int64_t size[2] = {oh, ow};
+    const gboolean grad[1] = {TRUE};
     g_autofree char *sx = rg_tensor_shape_string(x);
-    g_autofree char *so = rg_tensor_shape_string(res[0][0]);
-    for (int i = 0; i < 2; i++) {
-        g_autofree char *label =
-            g_strdup_printf("%s %s->%s 2 threads = 1 thread: %s", oh ? "bilinear" : "nearest", sx, so, what[i]);
-        ok &= rg_check_tensor(label, res[1][i], res[0][i], 0, 0);
-        rg_tensor_unref(res[0][i]);
-        rg_tensor_unref(res[1][i]);
-    }
-}
-
-static void expect_error(const char *label, rg_tensor *result, GError *error, int code, const char *op)
-{
-    if (result || !error || error->domain != RG_ERROR || error->code != code || !strstr(error->message, op)) {
-        g_print("NOT OK error %s: got %s (code %d, expected %d)\n", label, error ? error->message : "no error",
-                error ? error->code : -1, code);
-        ok = FALSE;
-    } else {
-        g_print("OK error %s: %s\n", label, error->message);
-    }
-    if (result)
-        rg_tensor_unref(result);
-    g_clear_error(&error);
+    g_autofree char *label = oh ? g_strdup_printf("bilinear %s->%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT, sx, oh, ow)
+                                : g_strdup_printf("nearest %s", sx);
+    ok &= rg_check_thread_invariance(label, oh ? f_bilinear : f_nearest, (gpointer)size, &x, 1, grad);
 }
 
 static void bad_inputs(void)
@@ -131,33 +78,21 @@ static void bad_inputs(void)
     g_autoptr(rg_tensor) x4 = rg_tensor_new(RG_DTYPE_F32, 4, s4, &error);
     g_autoptr(rg_tensor) x0 = rg_tensor_new(RG_DTYPE_F32, 4, s0, &error);
     rg_assert_no_error(error);
-    rg_tensor *r;
-    r = rg_upsample_nearest2x(ctx, x3, &error);
-    expect_error("nearest 3-D input", r, error, RG_ERROR_SHAPE, "upsample_nearest2x");
-    error = NULL;
-    r = rg_upsample_nearest2x(ctx, xi, &error);
-    expect_error("nearest I64 input", r, error, RG_ERROR_DTYPE, "upsample_nearest2x");
-    error = NULL;
-    r = rg_resize_bilinear(ctx, x3, 4, 4, &error);
-    expect_error("bilinear 3-D input", r, error, RG_ERROR_SHAPE, "resize_bilinear");
-    error = NULL;
-    r = rg_resize_bilinear(ctx, xi, 4, 4, &error);
-    expect_error("bilinear I64 input", r, error, RG_ERROR_DTYPE, "resize_bilinear");
-    error = NULL;
-    r = rg_resize_bilinear(ctx, x4, 0, 4, &error);
-    expect_error("bilinear zero height", r, error, RG_ERROR_ARGUMENT, "resize_bilinear");
-    error = NULL;
-    r = rg_resize_bilinear(ctx, x4, 4, -3, &error);
-    expect_error("bilinear negative width", r, error, RG_ERROR_ARGUMENT, "resize_bilinear");
-    error = NULL;
-    r = rg_resize_bilinear(ctx, x4, INT64_C(1) << 40, 4, &error);
-    expect_error("bilinear huge height", r, error, RG_ERROR_ARGUMENT, "resize_bilinear");
-    error = NULL;
-    r = rg_resize_bilinear(ctx, x0, 4, 4, &error);
-    expect_error("bilinear empty input image", r, error, RG_ERROR_SHAPE, "resize_bilinear");
-    error = NULL;
+    const char *near = "upsample_nearest2x", *bil = "resize_bilinear";
+    RG_EXPECT_ERROR_FULL(ok, "nearest 3-D input", rg_upsample_nearest2x(ctx, x3, &err_), RG_ERROR_SHAPE, near, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "nearest I64 input", rg_upsample_nearest2x(ctx, xi, &err_), RG_ERROR_DTYPE, near, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "bilinear 3-D input", rg_resize_bilinear(ctx, x3, 4, 4, &err_), RG_ERROR_SHAPE, bil, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "bilinear I64 input", rg_resize_bilinear(ctx, xi, 4, 4, &err_), RG_ERROR_DTYPE, bil, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "bilinear zero height", rg_resize_bilinear(ctx, x4, 0, 4, &err_), RG_ERROR_ARGUMENT, bil,
+                         NULL);
+    RG_EXPECT_ERROR_FULL(ok, "bilinear negative width", rg_resize_bilinear(ctx, x4, 4, -3, &err_), RG_ERROR_ARGUMENT,
+                         bil, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "bilinear huge height", rg_resize_bilinear(ctx, x4, INT64_C(1) << 40, 4, &err_),
+                         RG_ERROR_ARGUMENT, bil, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "bilinear empty input image", rg_resize_bilinear(ctx, x0, 4, 4, &err_), RG_ERROR_SHAPE,
+                         bil, NULL);
     /* an empty image is fine for nearest: an empty result */
-    r = rg_upsample_nearest2x(ctx, x0, &error);
+    rg_tensor *r = rg_upsample_nearest2x(ctx, x0, &error);
     rg_assert_no_error(error);
     if (!r || rg_tensor_shape(r)[2] != 0 || rg_tensor_shape(r)[3] != 8) {
         g_print("NOT OK nearest of an empty image\n");
