@@ -2,43 +2,258 @@
  * tanh), GEGLU and softmax: kernels, front doors and backward functions.
  *
  * The element-wise loops are plain float loops over contiguous arrays, split
- * across threads by OpenMP; they call expf/erff/tanhf from libm, which keeps
- * them within an ulp or two of the float64 reference. Softmax subtracts the
- * row maximum before exponentiating and sums in double.
+ * across threads by OpenMP and vectorized by GCC. exp and tanh come from
+ * base/vmath.h and the normal CDF from gelu_and_grad() below: inline,
+ * branch-free, within 5 ulp of float64 (measured on every third float;
+ * test_activation sweeps every 1777th). libm's expf, erfcf and tanhf are scalar
+ * calls that would stop the vectorizer. Softmax subtracts the row maximum
+ * before exponentiating and sums in double.
+ *
+ * Infinite inputs give the limits (silu(-inf) = gelu(-inf) = 0, their
+ * derivatives 0 at -inf and 1 at +inf) rather than inf * 0 = NaN, and NaN
+ * propagates.
  */
 #include "ops/activation.h"
 
 #include <math.h>
 
 #include "autograd/tape_impl.h"
+#include "base/vmath.h"
 #include "tensor/context.h"
 
 #define RG_QUICK_GELU_ALPHA 1.702f
 #define RG_PAR_MIN 32768 /* elements below which a kernel stays on one thread */
 
-/* ---- scalar functions --------------------------------------------------- */
+/* ---- scalar functions, inlined into vectorized loops --------------------------- */
 
-static inline float sigmoid(float x)
+/* y = x s(a x), s the logistic sigmoid, and *grad = dy/dx. With E = exp(-a x)
+ * and q = s(a x) = 1 / (1 + E), 1 - q = E q keeps its relative precision:
+ *     y = x q,    dy/dx = q + a x q (1 - q) = q + (a x q) (E q).
+ * For a x > 87.3, E is below FLT_MIN: E = 0, q = 1, and the last term is 0
+ * (also at x = +inf). For a x < -87, |y| and |dy/dx| are below 2e-36 and
+ * flush to 0 (also at x = -inf; E overflows at a x < -88.7). */
+static inline float swish_and_grad(float x, float a, float *grad)
 {
-    return 1.0f / (1.0f + expf(-x));
+    float ax = a * x;
+    int big = ax > -VM_EXP_LO;
+    int tiny = ax < -87.0f;
+    float e = vm_select(big, 0.0f, a == 1.0f ? vm_exp_core(-x) : vm_exp_mul(-a, x));
+    float q = 1.0f / (1.0f + e);
+    *grad = vm_select(tiny, 0.0f, q + vm_select(big, 0.0f, (ax * q) * (e * q)));
+    return vm_select(tiny, 0.0f, x * q);
 }
 
-/* x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2); erfc keeps
- * Phi's relative precision for negative x, where 1 + erf cancels. */
+/* y = gelu(x) = x Phi(x), Phi the standard normal CDF, and *grad = dy/dx =
+ * Phi(x) + x phi(x), phi(x) = g / sqrt(2 pi), g = exp(-x^2 / 2).
+ *
+ * The lower tail Phi(-|x|) = 0.5 erfc(|x| / sqrt 2) = t Q(u) g, with
+ * t = 1 / (1 + 0.375 |x|) and u = |x| t in [0, 2.67), where Q is a degree 9
+ * polynomial fitted for minimax relative error (1.2e-8) over |x| <= 14.2.
+ * Writing Q in u rather than t keeps |x| near 0 from amplifying the
+ * rounding of t. Then, without cancellation on either side,
+ *     gelu(x) = relu(x) - |x| Phi(-|x|) = relu(x) - u Q(u) g
+ *     Phi(x)  = x < 0 ? t Q(u) g : 1 - t Q(u) g.
+ * g comes from the exact -x^2 / 2 (vm_exp_mul), so that the tail keeps its
+ * relative precision where x^2 is large. Beyond |x| = 13.2 (also at +-inf),
+ * g underflows: the tail terms are 0 ("far"), so gelu(x) flushes to 0 below
+ * x = -13.2, where it is above -1e-37. The compiler drops what a caller does
+ * not use. */
+static inline float gelu_and_grad(float x, float *grad)
+{
+    float h = -0.5f * x;
+    float g = vm_exp_mul(h, x); // exp(-x^2 / 2); garbage where far
+    int far = h * x < VM_EXP_LO;
+    float ax = fabsf(x);
+    float d = fmaf(ax, 0.375f, 1.0f);
+    float t = 1.0f / d;
+    float u = ax / d; // not ax * t: one rounding, and forward needs no t
+    float q = fmaf(-3.09625398e-06f, u, 2.14687789e-05f);
+    q = fmaf(q, u, -2.76037172e-05f);
+    q = fmaf(q, u, -1.54776626e-05f);
+    q = fmaf(q, u, -0.000317812228f);
+    q = fmaf(q, u, -0.000312884949f);
+    q = fmaf(q, u, 0.00634419359f);
+    q = fmaf(q, u, 0.0211024452f);
+    q = fmaf(q, u, -0.211441934f);
+    q = fmaf(q, u, 0.5f);
+    float tail = vm_select(far, 0.0f, t * q * g); // Phi(-|x|)
+    float cdf = vm_select(x < 0.0f, tail, 1.0f - tail);
+    *grad = fmaf(vm_select(far, 0.0f, x * g), 0.398942280f, cdf); // 1 / sqrt(2 pi)
+    return (x > 0.0f ? x : 0.0f) - vm_select(far, 0.0f, u * q * g);
+}
+
+static inline float silu(float x)
+{
+    float grad;
+    return swish_and_grad(x, 1.0f, &grad);
+}
+
+static inline float silu_grad(float x)
+{
+    float grad;
+    swish_and_grad(x, 1.0f, &grad);
+    return grad;
+}
+
+static inline float quick_gelu(float x)
+{
+    float grad;
+    return swish_and_grad(x, RG_QUICK_GELU_ALPHA, &grad);
+}
+
+static inline float quick_gelu_grad(float x)
+{
+    float grad;
+    swish_and_grad(x, RG_QUICK_GELU_ALPHA, &grad);
+    return grad;
+}
+
 static inline float gelu(float x)
 {
-    return 0.5f * x * erfcf(-x * (float)M_SQRT1_2);
+    float grad;
+    return gelu_and_grad(x, &grad);
 }
 
-/* d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) */
 static inline float gelu_grad(float x)
 {
-    float cdf = 0.5f * erfcf(-x * (float)M_SQRT1_2);
-    float pdf = expf(-0.5f * x * x) * (float)(0.5 * M_2_SQRTPI * M_SQRT1_2);
-    return cdf + x * pdf;
+    float grad;
+    gelu_and_grad(x, &grad);
+    return grad;
 }
 
-/* ---- unary kernels -------------------------------------------------------- */
+/* ---- loops over elements ------------------------------------------------------- */
+
+/* The loops below are compiled twice, for AVX-512 (x86-64-v4) and for the
+ * build's baseline (x86-64-v3, AVX2); GCC adds an ifunc resolver that picks
+ * one when the program loads. simdlen(16) makes GCC use 512-bit vectors in
+ * the first (its tuning prefers 256-bit ones) and pairs of 256-bit vectors
+ * in the second. The kernels split their tensors into blocks for threads. */
+#define RG_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+#define RG_BLOCK 16384    /* elements per call of an element-wise loop function */
+#define RG_ROW_BLOCK 4096 /* about as many per call of a row loop function, in whole rows */
+
+RG_CLONES static void unary_forward_loop(rg_unary_kind kind, float *out, const float *inp, int64_t n)
+{
+    switch (kind) {
+    case RG_UNARY_SILU:
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            out[i] = silu(inp[i]);
+        break;
+    case RG_UNARY_GELU:
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            out[i] = gelu(inp[i]);
+        break;
+    case RG_UNARY_QUICK_GELU:
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            out[i] = quick_gelu(inp[i]);
+        break;
+    case RG_UNARY_RELU:
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+        break;
+    case RG_UNARY_TANH:
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            out[i] = vm_tanh(inp[i]);
+        break;
+    }
+}
+
+/* saved is the forward input, or its output for tanh */
+RG_CLONES static void unary_backward_loop(rg_unary_kind kind, float *dinp, const float *dout, const float *saved,
+                                          int64_t n)
+{
+    switch (kind) {
+    case RG_UNARY_SILU:
+        /* forward: y = x s, s = sigmoid(x)  =>  dy/dx = s + x s (1 - s) */
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            dinp[i] = dout[i] * silu_grad(saved[i]);
+        break;
+    case RG_UNARY_GELU:
+        /* forward: y = x Phi(x)  =>  dy/dx = Phi(x) + x phi(x) */
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            dinp[i] = dout[i] * gelu_grad(saved[i]);
+        break;
+    case RG_UNARY_QUICK_GELU:
+        /* forward: y = x s, s = sigmoid(a x)  =>  dy/dx = s + a x s (1 - s) */
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            dinp[i] = dout[i] * quick_gelu_grad(saved[i]);
+        break;
+    case RG_UNARY_RELU:
+        /* forward: y = max(x, 0)  =>  dy/dx = [x > 0] */
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            dinp[i] = saved[i] > 0.0f ? dout[i] : 0.0f;
+        break;
+    case RG_UNARY_TANH:
+        /* forward: y = tanh(x)  =>  dy/dx = 1 - y^2 */
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            dinp[i] = dout[i] * (1.0f - saved[i] * saved[i]);
+        break;
+    }
+}
+
+/* out = h * gelu(g) for R rows of inp = [h | g] */
+RG_CLONES static void geglu_forward_loop(float *out, const float *inp, int64_t R, int64_t D)
+{
+    for (int64_t r = 0; r < R; r++) {
+        const float *h = inp + r * 2 * D, *g = h + D; // (D), (D)
+        float *y = out + r * D;                       // (D)
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < D; i++)
+            y[i] = h[i] * gelu(g[i]);
+    }
+}
+
+RG_CLONES static void geglu_backward_loop(float *dinp, const float *dout, const float *inp, int64_t R, int64_t D)
+{
+    for (int64_t r = 0; r < R; r++) {
+        const float *h = inp + r * 2 * D, *g = h + D, *dy = dout + r * D; // (D) each
+        float *dh = dinp + r * 2 * D, *dg = dh + D;                       // (D) each
+        /* forward: y = h gelu(g)  =>  dh = dy gelu(g), dg = dy h gelu'(g) */
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < D; i++) {
+            float grad, y = gelu_and_grad(g[i], &grad);
+            dh[i] = dy[i] * y;
+            dg[i] = dy[i] * h[i] * grad;
+        }
+    }
+}
+
+/* y = exp(x - max) / sum exp(x - max) for R rows of length L. x - max <= 0,
+ * and NaN when the row is all -inf or holds +inf or NaN (as in PyTorch).
+ * Not cloned: 512-bit vectors are slower on rows as short as 77. */
+static void softmax_forward_loop(float *out, const float *inp, int64_t R, int64_t L)
+{
+    for (int64_t r = 0; r < R; r++) {
+        const float *x = inp + r * L; // (L)
+        float *y = out + r * L;       // (L)
+        float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+        for (int64_t i = 0; i < L; i++)
+            mx = x[i] > mx ? x[i] : mx;
+        double sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t i = 0; i < L; i++) {
+            y[i] = vm_exp_neg(x[i] - mx);
+            sum += y[i];
+        }
+        float inv = (float)(1.0 / sum);
+#pragma omp simd
+        for (int64_t i = 0; i < L; i++)
+            y[i] *= inv;
+    }
+}
+
+/* ---- kernels ------------------------------------------------------------------- */
 
 rg_status rg_cpu_unary_forward(rg_backend *backend, const void *params, rg_tensor *const *t)
 {
@@ -47,34 +262,13 @@ rg_status rg_cpu_unary_forward(rg_backend *backend, const void *params, rg_tenso
     float *out = rg_tensor_data_f32(t[0]);       // (n)
     const float *inp = rg_tensor_data_f32(t[1]); // (n)
     int64_t n = rg_tensor_numel(t[0]);
-    switch (kind) {
-    case RG_UNARY_SILU:
-#pragma omp parallel for simd schedule(static) if (n > RG_PAR_MIN)
-        for (int64_t i = 0; i < n; i++)
-            out[i] = inp[i] * sigmoid(inp[i]);
-        break;
-    case RG_UNARY_GELU:
-#pragma omp parallel for simd schedule(static) if (n > RG_PAR_MIN)
-        for (int64_t i = 0; i < n; i++)
-            out[i] = gelu(inp[i]);
-        break;
-    case RG_UNARY_QUICK_GELU:
-#pragma omp parallel for simd schedule(static) if (n > RG_PAR_MIN)
-        for (int64_t i = 0; i < n; i++)
-            out[i] = inp[i] * sigmoid(RG_QUICK_GELU_ALPHA * inp[i]);
-        break;
-    case RG_UNARY_RELU:
-#pragma omp parallel for simd schedule(static) if (n > RG_PAR_MIN)
-        for (int64_t i = 0; i < n; i++)
-            out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
-        break;
-    case RG_UNARY_TANH:
-#pragma omp parallel for simd schedule(static) if (n > RG_PAR_MIN)
-        for (int64_t i = 0; i < n; i++)
-            out[i] = tanhf(inp[i]);
-        break;
-    default:
+    if ((unsigned)kind > RG_UNARY_TANH)
         return RG_STATUS_UNSUPPORTED;
+    int64_t blocks = (n + RG_BLOCK - 1) / RG_BLOCK;
+#pragma omp parallel for schedule(static) if (n > RG_PAR_MIN)
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t i = b * RG_BLOCK;
+        unary_forward_loop(kind, out + i, inp + i, MIN(RG_BLOCK, n - i));
     }
     return RG_STATUS_OK;
 }
@@ -87,48 +281,16 @@ rg_status rg_cpu_unary_backward(rg_backend *backend, const void *params, rg_tens
     const float *dout = rg_tensor_data_f32(t[1]);  // (n)
     const float *saved = rg_tensor_data_f32(t[2]); // (n) inp, or out for tanh
     int64_t n = rg_tensor_numel(t[0]);
-    switch (kind) {
-    case RG_UNARY_SILU:
-        /* forward: y = x s, s = sigmoid(x)  =>  dy/dx = s + x s (1 - s) */
-#pragma omp parallel for simd schedule(static) if (n > RG_PAR_MIN)
-        for (int64_t i = 0; i < n; i++) {
-            float x = saved[i], s = sigmoid(x);
-            dinp[i] = dout[i] * s * (1.0f + x * (1.0f - s));
-        }
-        break;
-    case RG_UNARY_GELU:
-        /* forward: y = x Phi(x)  =>  dy/dx = Phi(x) + x phi(x) */
-#pragma omp parallel for simd schedule(static) if (n > RG_PAR_MIN)
-        for (int64_t i = 0; i < n; i++)
-            dinp[i] = dout[i] * gelu_grad(saved[i]);
-        break;
-    case RG_UNARY_QUICK_GELU:
-        /* forward: y = x s, s = sigmoid(a x)  =>  dy/dx = s + a x s (1 - s) */
-#pragma omp parallel for simd schedule(static) if (n > RG_PAR_MIN)
-        for (int64_t i = 0; i < n; i++) {
-            float x = saved[i], s = sigmoid(RG_QUICK_GELU_ALPHA * x);
-            dinp[i] = dout[i] * s * (1.0f + RG_QUICK_GELU_ALPHA * x * (1.0f - s));
-        }
-        break;
-    case RG_UNARY_RELU:
-        /* forward: y = max(x, 0)  =>  dy/dx = [x > 0] */
-#pragma omp parallel for simd schedule(static) if (n > RG_PAR_MIN)
-        for (int64_t i = 0; i < n; i++)
-            dinp[i] = saved[i] > 0.0f ? dout[i] : 0.0f;
-        break;
-    case RG_UNARY_TANH:
-        /* forward: y = tanh(x)  =>  dy/dx = 1 - y^2 */
-#pragma omp parallel for simd schedule(static) if (n > RG_PAR_MIN)
-        for (int64_t i = 0; i < n; i++)
-            dinp[i] = dout[i] * (1.0f - saved[i] * saved[i]);
-        break;
-    default:
+    if ((unsigned)kind > RG_UNARY_TANH)
         return RG_STATUS_UNSUPPORTED;
+    int64_t blocks = (n + RG_BLOCK - 1) / RG_BLOCK;
+#pragma omp parallel for schedule(static) if (n > RG_PAR_MIN)
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t i = b * RG_BLOCK;
+        unary_backward_loop(kind, dinp + i, dout + i, saved + i, MIN(RG_BLOCK, n - i));
     }
     return RG_STATUS_OK;
 }
-
-/* ---- GEGLU kernels ---------------------------------------------------------- */
 
 rg_status rg_cpu_geglu_forward(rg_backend *backend, const void *params, rg_tensor *const *t)
 {
@@ -138,13 +300,11 @@ rg_status rg_cpu_geglu_forward(rg_backend *backend, const void *params, rg_tenso
     int64_t R = D > 0 ? rg_tensor_numel(t[0]) / D : 0;
     float *out = rg_tensor_data_f32(t[0]);       // (R, D)
     const float *inp = rg_tensor_data_f32(t[1]); // (R, 2D)
+    int64_t rows = MAX(1, RG_ROW_BLOCK / MAX(D, 1)), blocks = (R + rows - 1) / rows;
 #pragma omp parallel for schedule(static) if (R * D > RG_PAR_MIN)
-    for (int64_t r = 0; r < R; r++) {
-        const float *h = inp + r * 2 * D, *g = h + D;
-        float *y = out + r * D;
-#pragma omp simd
-        for (int64_t i = 0; i < D; i++)
-            y[i] = h[i] * gelu(g[i]);
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t r = b * rows;
+        geglu_forward_loop(out + r * D, inp + r * 2 * D, MIN(rows, R - r), D);
     }
     return RG_STATUS_OK;
 }
@@ -158,21 +318,14 @@ rg_status rg_cpu_geglu_backward(rg_backend *backend, const void *params, rg_tens
     float *dinp = rg_tensor_data_f32(t[0]);       // (R, 2D)
     const float *dout = rg_tensor_data_f32(t[1]); // (R, D)
     const float *inp = rg_tensor_data_f32(t[2]);  // (R, 2D)
+    int64_t rows = MAX(1, RG_ROW_BLOCK / MAX(D, 1)), blocks = (R + rows - 1) / rows;
 #pragma omp parallel for schedule(static) if (R * D > RG_PAR_MIN)
-    for (int64_t r = 0; r < R; r++) {
-        const float *h = inp + r * 2 * D, *g = h + D, *dy = dout + r * D;
-        float *dh = dinp + r * 2 * D, *dg = dh + D;
-        /* forward: y = h gelu(g)  =>  dh = dy gelu(g), dg = dy h gelu'(g) */
-#pragma omp simd
-        for (int64_t i = 0; i < D; i++) {
-            dh[i] = dy[i] * gelu(g[i]);
-            dg[i] = dy[i] * h[i] * gelu_grad(g[i]);
-        }
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t r = b * rows;
+        geglu_backward_loop(dinp + r * 2 * D, dout + r * D, inp + r * 2 * D, MIN(rows, R - r), D);
     }
     return RG_STATUS_OK;
 }
-
-/* ---- softmax kernels ----------------------------------------------------------- */
 
 rg_status rg_cpu_softmax_forward(rg_backend *backend, const void *params, rg_tensor *const *t)
 {
@@ -182,24 +335,11 @@ rg_status rg_cpu_softmax_forward(rg_backend *backend, const void *params, rg_ten
     int64_t R = L > 0 ? rg_tensor_numel(t[0]) / L : 0;
     float *out = rg_tensor_data_f32(t[0]);       // (R, L)
     const float *inp = rg_tensor_data_f32(t[1]); // (R, L)
+    int64_t rows = MAX(1, RG_ROW_BLOCK / MAX(L, 1)), blocks = (R + rows - 1) / rows;
 #pragma omp parallel for schedule(static) if (R * L > RG_PAR_MIN / 4)
-    for (int64_t r = 0; r < R; r++) {
-        const float *x = inp + r * L;
-        float *y = out + r * L;
-        float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-        for (int64_t i = 0; i < L; i++)
-            mx = fmaxf(mx, x[i]);
-        /* y = exp(x - max) / sum exp(x - max) */
-        double sum = 0;
-        for (int64_t i = 0; i < L; i++) {
-            y[i] = expf(x[i] - mx);
-            sum += y[i];
-        }
-        float inv = (float)(1.0 / sum);
-#pragma omp simd
-        for (int64_t i = 0; i < L; i++)
-            y[i] *= inv;
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t r = b * rows;
+        softmax_forward_loop(out + r * L, inp + r * L, MIN(rows, R - r), L);
     }
     return RG_STATUS_OK;
 }

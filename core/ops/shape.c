@@ -65,7 +65,7 @@ rg_status rg_cpu_fill(rg_backend *backend, const void *params, rg_tensor *const 
     float v = *(const float *)params;
     float *d = rg_tensor_data_f32(t[0]);
     int64_t n = rg_tensor_numel(t[0]);
-#pragma omp parallel for simd if (n > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
     for (int64_t i = 0; i < n; i++)
         d[i] = v;
     return RG_STATUS_OK;

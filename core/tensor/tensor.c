@@ -315,7 +315,7 @@ void rg_tensor_accumulate(rg_tensor *dst, const rg_tensor *src)
     int64_t n = rg_tensor_numel(dst);
     if (rg_tensor_is_contiguous(src)) {
         const float *s = (const float *)src->storage->data + src->offset;
-#pragma omp parallel for simd if (n > 65536) schedule(static)
+#pragma omp parallel for simd if (parallel : n > 65536) schedule(static)
         for (int64_t i = 0; i < n; i++)
             d[i] += s[i];
     } else {

@@ -148,6 +148,237 @@ static gboolean gradchecks(void)
     return ok;
 }
 
+/* ---- accuracy against double precision, special values ---------------------- */
+
+static double silu_d(double x)
+{
+    return x / (1.0 + exp(-x));
+}
+
+static double silu_grad_d(double x)
+{
+    double s = 1.0 / (1.0 + exp(-x));
+    return s * (1.0 + x * (1.0 - s));
+}
+
+static double quick_gelu_d(double x)
+{
+    return x / (1.0 + exp(-(double)1.702f * x));
+}
+
+static double quick_gelu_grad_d(double x)
+{
+    double a = (double)1.702f, s = 1.0 / (1.0 + exp(-a * x));
+    return s * (1.0 + a * x * (1.0 - s));
+}
+
+/* gelu_d() in the erfc form, which keeps its relative precision for x << 0 */
+static double gelu_tail_d(double x)
+{
+    return 0.5 * x * erfc(-x * M_SQRT1_2);
+}
+
+static double gelu_grad_d(double x)
+{
+    return 0.5 * erfc(-x * M_SQRT1_2) + x * exp(-0.5 * x * x) / sqrt(2.0 * M_PI);
+}
+
+static double tanh_grad_d(double x)
+{
+    double y = tanh(x);
+    return 1.0 - y * y;
+}
+
+typedef struct {
+    const char *name;
+    act_fn fn;
+    double (*f)(double x), (*df)(double x);
+    double lo, hi; /* the sweep; silu and quick_gelu flush |f| < 2e-36 to 0, gelu x < -13.2 */
+} unary_ref;
+
+static const unary_ref unary_refs[] = {
+    { "silu", rg_silu, silu_d, silu_grad_d, -80, 90 },
+    { "gelu", rg_gelu, gelu_tail_d, gelu_grad_d, -13, 20 },
+    { "quick_gelu", rg_quick_gelu, quick_gelu_d, quick_gelu_grad_d, -48, 60 },
+    { "tanh", rg_tanh, tanh, tanh_grad_d, -20, 20 },
+};
+
+/* y = f(x) and dx = f'(x) (backward with dout = 1) through the front door */
+static void run_unary(act_fn fn, rg_tensor *x, rg_tensor **y, rg_tensor **dx)
+{
+    GError *error = NULL;
+    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
+    g_autoptr(rg_tape) tape = rg_tape_new();
+    rg_tensor_set_requires_grad(x, TRUE);
+    rg_ctx_set_tape(ctx, tape);
+    *y = fn(ctx, x, &error);
+    rg_assert_no_error(error);
+    rg_ctx_set_tape(ctx, NULL);
+    g_autoptr(rg_tensor) ones = rg_tensor_new_full(rg_tensor_ndim(*y), rg_tensor_shape(*y), 1.0f, &error);
+    if (!rg_tape_backward_with(ctx, tape, 1, y, &ones, &error))
+        g_error("backward: %s", error->message);
+    *dx = rg_tensor_ref(rg_tensor_get_grad(x));
+    rg_tensor_zero_grad(x);
+}
+
+/* Every 1777th float in [lo, hi]: the error of f and
+ * of f' relative to the size of their terms (f' = s + x s (1 - s) and Phi + x
+ * phi cross 0; tanh' = 1 - tanh^2 is computed from the float tanh, so its
+ * error is absolute). */
+static gboolean accuracy_sweep(void)
+{
+    gboolean ok = TRUE;
+    for (size_t k = 0; k < G_N_ELEMENTS(unary_refs); k++) {
+        const unary_ref *u = &unary_refs[k];
+        GArray *xs = g_array_new(FALSE, FALSE, sizeof(float));
+        for (int sign = 0; sign < 2; sign++) {
+            float end = sign ? (float)-u->lo : (float)u->hi, v;
+            for (uint32_t bits = 0;; bits += 1777) {
+                memcpy(&v, &bits, sizeof v);
+                if (v > end)
+                    break;
+                v = sign ? -v : v;
+                g_array_append_val(xs, v);
+            }
+        }
+        int64_t n = xs->len;
+        g_autoptr(rg_tensor) x = rg_tensor_new_from_data(RG_DTYPE_F32, 1, &n, xs->data, NULL);
+        g_array_free(xs, TRUE);
+        g_autoptr(rg_tensor) y = NULL;
+        g_autoptr(rg_tensor) dx = NULL;
+        run_unary(u->fn, x, &y, &dx);
+        const float *px = rg_tensor_data_f32(x), *py = rg_tensor_data_f32(y), *pd = rg_tensor_data_f32(dx);
+        double err_f = 0, err_d = 0;
+        float at_f = 0, at_d = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double xd = px[i], ref = u->f(xd), dref = u->df(xd);
+            double e = fabs(py[i] - ref) / fmax(fabs(ref), 1e-37);
+            /* f' = f / x + (f' - f / x): s + x s (1 - s), or Phi + x phi */
+            double scale = xd == 0 ? fabs(dref) : fabs(ref / xd) + fabs(dref - ref / xd);
+            if (u->fn == rg_tanh)
+                scale = 1.0;
+            double ed = fabs(pd[i] - dref) / fmax(scale, 1e-37);
+            if (e > err_f) {
+                err_f = e;
+                at_f = px[i];
+            }
+            if (ed > err_d) {
+                err_d = ed;
+                at_d = px[i];
+            }
+        }
+        /* 5e-7 is 4 to 8 ulp; the approximations measure 1.5 to 4.5 ulp over all floats */
+        gboolean good = err_f <= 5e-7 && err_d <= 5e-7;
+        g_print("%s %s vs double over %ld points in [%g, %g]: max rel error %.3g (x = %.7g), of the gradient %.3g "
+                "(x = %.7g)\n",
+                good ? "OK" : "NOT OK", u->name, (long)n, u->lo, u->hi, err_f, at_f, err_d, at_d);
+        ok &= good;
+    }
+    return ok;
+}
+
+/* within 5e-7 relative, or atol; below 1e-35 the engine may flush to 0 */
+static gboolean same_value(float got, double want, double atol)
+{
+    if (isnan(want))
+        return isnan(got);
+    if (isinf(want) || want == 0)
+        return got == want;
+    return fabs(got - want) <= 5e-7 * fabs(want) + atol || (fabs(want) < 1e-35 && got == 0);
+}
+
+/* NaN propagates; +-inf give the limits, not inf * 0 = NaN; values where exp
+ * overflows or underflows in float. */
+static gboolean special_values(void)
+{
+    static const float in[] = { NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e30f, -1e30f, 88.8f, -88.8f,
+                                87.2f, -87.2f, 13.3f, -13.3f, 50.0f, -50.0f };
+    /* the limits at +inf and -inf: f, then f' */
+    static const double lim[][4] = { { INFINITY, 0, 1, 0 }, { INFINITY, 0, 1, 0 }, { INFINITY, 0, 1, 0 },
+                                     { 1, -1, 0, 0 } };
+    gboolean ok = TRUE;
+    int64_t n = G_N_ELEMENTS(in);
+    for (size_t k = 0; k < G_N_ELEMENTS(unary_refs); k++) {
+        const unary_ref *u = &unary_refs[k];
+        g_autoptr(rg_tensor) x = rg_tensor_new_from_data(RG_DTYPE_F32, 1, &n, in, NULL);
+        g_autoptr(rg_tensor) y = NULL;
+        g_autoptr(rg_tensor) dx = NULL;
+        run_unary(u->fn, x, &y, &dx);
+        const float *py = rg_tensor_data_f32(y), *pd = rg_tensor_data_f32(dx);
+        for (int64_t i = 0; i < n; i++) {
+            double f = u->f(in[i]), df = u->df(in[i]);
+            if (isinf(in[i])) {
+                f = lim[k][in[i] > 0 ? 0 : 1];
+                df = lim[k][in[i] > 0 ? 2 : 3];
+            }
+            /* tanh' = 1 - tanh^2 from the float tanh: absolute error */
+            gboolean good = same_value(py[i], f, 0) && same_value(pd[i], df, u->fn == rg_tanh ? 1e-7 : 0);
+            if (!good)
+                g_print("NOT OK %s(%g) = %g, gradient %g; expected %g, %g\n", u->name, in[i], py[i], pd[i], f, df);
+            ok &= good;
+        }
+        g_print("%s %s of NaN, +-inf, +-0 and where exp overflows or underflows\n", ok ? "OK" : "NOT OK", u->name);
+    }
+    return ok;
+}
+
+/* Rows with -inf (masked), all -inf or NaN (NaN rows, as in PyTorch), and
+ * logits far apart. */
+static gboolean softmax_special(void)
+{
+    GError *error = NULL;
+    float in[4][4] = { { -INFINITY, 0.0f, 1.0f, -INFINITY },
+                       { -INFINITY, -INFINITY, -INFINITY, -INFINITY },
+                       { 1.0f, NAN, 2.0f, 3.0f },
+                       { 1000.0f, -1000.0f, 0.0f, 1000.0f } };
+    double e = exp(1.0);
+    double want[4][4] = { { 0, 1 / (1 + e), e / (1 + e), 0 }, { NAN, NAN, NAN, NAN }, { NAN, NAN, NAN, NAN },
+                          { 0.5, 0, 0, 0.5 } };
+    int64_t shape[2] = { 4, 4 };
+    g_autoptr(rg_tensor) x = rg_tensor_new_from_data(RG_DTYPE_F32, 2, shape, in, NULL);
+    g_autoptr(rg_tensor) dy = rg_test_random(5, 2, shape, -1.0f, 1.0f);
+    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
+    g_autoptr(rg_tape) tape = rg_tape_new();
+    rg_tensor_set_requires_grad(x, TRUE);
+    rg_ctx_set_tape(ctx, tape);
+    g_autoptr(rg_tensor) y = rg_softmax(ctx, x, &error);
+    rg_assert_no_error(error);
+    rg_ctx_set_tape(ctx, NULL);
+    if (!rg_tape_backward_with(ctx, tape, 1, &y, &dy, &error))
+        g_error("softmax_special: backward: %s", error->message);
+    const float *py = rg_tensor_data_f32(y), *pdx = rg_tensor_data_f32(rg_tensor_get_grad(x));
+    const float *pdy = rg_tensor_data_f32(dy);
+    gboolean ok = TRUE;
+    for (int r = 0; r < 4; r++) {
+        double s = 0; /* dx_i = y_i (dy_i - sum_j dy_j y_j) */
+        for (int i = 0; i < 4; i++)
+            s += pdy[r * 4 + i] * want[r][i];
+        for (int i = 0; i < 4; i++) {
+            double dx = want[r][i] * (pdy[r * 4 + i] - s);
+            gboolean good = same_value(py[r * 4 + i], want[r][i], 0) &&
+                            (isnan(dx) ? isnan(pdx[r * 4 + i]) : fabs(pdx[r * 4 + i] - dx) <= 1e-6);
+            if (!good)
+                g_print("NOT OK softmax row %d [%d]: %g, gradient %g; expected %g, %g\n", r, i, py[r * 4 + i],
+                        pdx[r * 4 + i], want[r][i], dx);
+            ok &= good;
+        }
+    }
+    g_print("%s softmax of rows with -inf, all -inf, NaN, and logits 2000 apart\n", ok ? "OK" : "NOT OK");
+    return ok;
+}
+
+/* The kernels split the work into fixed blocks: 1 and 2 threads give the same bits. */
+static gboolean thread_invariance(void)
+{
+    gboolean ok = TRUE, grad = TRUE;
+    int64_t shape[2] = { 3, 40000 }; // 120000 elements: several blocks per thread
+    for (size_t i = 0; i < G_N_ELEMENTS(functions); i++) {
+        g_autoptr(rg_tensor) x = rg_test_random(41 + (guint32)i, 2, shape, -8.0f, 8.0f);
+        ok &= rg_check_thread_invariance(functions[i].name, gradcheck_fn, (gpointer)&functions[i], &x, 1, &grad);
+    }
+    return ok;
+}
+
 /* ---- bad input --------------------------------------------------------------- */
 
 static gboolean expect_error(const char *label, rg_tensor *result, GError *error, int code, const char *op)
@@ -206,6 +437,10 @@ int main(void)
         ok &= check_case(golden, &cases[i]);
     ok &= geglu_big();
     ok &= gradchecks();
+    ok &= accuracy_sweep();
+    ok &= special_values();
+    ok &= softmax_special();
+    ok &= thread_invariance();
     ok &= bad_inputs();
     g_print(ok ? "ALL OK test_activation\n" : "FAILED test_activation\n");
     return ok ? 0 : 1;
