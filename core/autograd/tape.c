@@ -347,6 +347,8 @@ static gboolean checkpoint_backward(rg_ctx *ctx, rg_node *node, rg_tensor *const
      * land on them and not on the caller's tensors. */
     for (int i = 0; i < n_in; i++) {
         rg_tensor *x = node->saved[i];
+        if (!x)
+            continue; /* an optional input left out */
         alias[i] = rg_tensor_view(x, x->ndim, x->shape, x->strides, x->offset);
         alias[i]->requires_grad = node->in[i].needs_grad;
     }
@@ -356,6 +358,8 @@ static gboolean checkpoint_backward(rg_ctx *ctx, rg_node *node, rg_tensor *const
     if (ok)
         ok = rg_tape_backward_with(ctx, sub, node->n_out, outs, dout, error);
     for (int i = 0; i < n_in; i++) {
+        if (!alias[i])
+            continue;
         if (ok && node->in[i].needs_grad && alias[i]->grad)
             din[i] = rg_tensor_ref(alias[i]->grad);
         rg_tensor_unref(alias[i]);
