@@ -236,10 +236,7 @@ static void softmax_forward_loop(float *out, const float *inp, int64_t R, int64_
     for (int64_t r = 0; r < R; r++) {
         const float *x = inp + r * L; // (L)
         float *y = out + r * L;       // (L)
-        float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-        for (int64_t i = 0; i < L; i++)
-            mx = x[i] > mx ? x[i] : mx;
+        float mx = vm_max(x, L);
         double sum = 0;
 #pragma omp simd reduction(+ : sum)
         for (int64_t i = 0; i < L; i++) {

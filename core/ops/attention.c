@@ -6,7 +6,8 @@
  * (running row max m and row sum l; the output so far is rescaled by
  * exp(m_old - m_new) when the max grows), O += P V. At the end O /= l, and
  * lse = m + log(l) is kept for the backward. Per thread this needs one BQ x BK
- * block, never the Tq x Tk matrix.
+ * block, never the Tq x Tk matrix. exp is vm_exp_neg and the row max vm_max
+ * (base/vmath.h), in loops that GCC and clang vectorize.
  *
  * Backward: one OpenMP task per (batch, head) recomputes P = exp(S - lse)
  * block by block and writes that head's dQ, dK, dV directly, without
@@ -25,11 +26,9 @@
 #include <math.h>
 #include <omp.h>
 #include <string.h>
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#endif
 
 #include "autograd/tape_impl.h"
+#include "base/vmath.h"
 #include "tensor/backend_impl.h"
 #include "tensor/context.h"
 
@@ -42,96 +41,16 @@ static size_t lines(int64_t nfloats)
     return (size_t)((nfloats + 15) / 16 * 16);
 }
 
-/* e^x in f32 with a relative error of about 1e-7 (Cephes' expf: x = n ln2 + r,
- * |r| <= ln2/2, a degree-7 polynomial in r, times 2^n). Exactly 0 below
- * -87.3, x above 88 taken as 88 (softmax arguments here are <= 0), NaN stays
- * NaN. The scalar form is used for the
- * tails of the vector loops, so every element sees the same formula. */
-static inline float fast_expf(float x)
-{
-    if (x < -87.33654f)
-        return 0.0f;
-    if (isnan(x))
-        return x;
-    x = x > 88.0f ? 88.0f : x;
-    float n = nearbyintf(x * 1.44269504088896341f);
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) * (1 << 23); /* 2^n */
-    float two_n;
-    memcpy(&two_n, &bits, sizeof two_n);
-    return p * two_n;
-}
-
-#if defined(__AVX2__) && defined(__FMA__)
-/* fast_expf on 8 lanes (GCC does not vectorize the scalar form on its own:
- * the compare and the rounding stay branches under -ftrapping-math). */
-static inline __m256 fast_exp8(__m256 x)
-{
-    const __m256 lo = _mm256_set1_ps(-87.33654f);
-    __m256 xc = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(lo, x)); /* NaN passes through */
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-    return _mm256_and_ps(y, _mm256_cmp_ps(x, lo, _CMP_NLT_UQ)); /* 0 where x < lo */
-}
-#endif
-
-/* The largest of s[0..n). */
-static float row_max(const float *s, int n)
-{
-    float mx = -INFINITY;
-    int c = 0;
-#if defined(__AVX2__) && defined(__FMA__)
-    __m256 m8 = _mm256_set1_ps(-INFINITY);
-    for (; c + 8 <= n; c += 8)
-        m8 = _mm256_max_ps(m8, _mm256_loadu_ps(s + c));
-    float lanes[8];
-    _mm256_storeu_ps(lanes, m8);
-    for (int i = 0; i < 8; i++)
-        mx = lanes[i] > mx ? lanes[i] : mx;
-#endif
-    for (; c < n; c++)
-        mx = s[c] > mx ? s[c] : mx;
-    return mx;
-}
-
-/* s[c] = e^(s[c] - m) for c < n; returns their sum. */
+/* s[c] = e^(s[c] - m) for c < n, where m is the row maximum (forward) or
+ * the row's log-sum-exp (backward), so s[c] - m is at most a rounding error
+ * above 0 (vm_exp_neg holds up to 88.7): exactly 0 below -87.3 and for -inf,
+ * NaN where s[c] or m is NaN or s[c] = m = +-inf. Returns their sum. */
 static float exp_shift(float *s, int n, float m)
 {
     float sum = 0.0f;
-    int c = 0;
-#if defined(__AVX2__) && defined(__FMA__)
-    __m256 m8 = _mm256_set1_ps(m), sum8 = _mm256_setzero_ps();
-    for (; c + 8 <= n; c += 8) {
-        __m256 e = fast_exp8(_mm256_sub_ps(_mm256_loadu_ps(s + c), m8));
-        _mm256_storeu_ps(s + c, e);
-        sum8 = _mm256_add_ps(sum8, e);
-    }
-    float lanes[8];
-    _mm256_storeu_ps(lanes, sum8);
-    for (int i = 0; i < 8; i++)
-        sum += lanes[i];
-#endif
-    for (; c < n; c++) {
-        s[c] = fast_expf(s[c] - m);
+#pragma omp simd reduction(+ : sum)
+    for (int c = 0; c < n; c++) {
+        s[c] = vm_exp_neg(s[c] - m);
         sum += s[c];
     }
     return sum;
@@ -180,14 +99,14 @@ rg_status rg_cpu_attention_forward(rg_backend *backend, const void *params, rg_t
                         (int)bk);
             for (int r = 0; r < nq; r++) {
                 float *s = S + r * bk;
-                float mx = row_max(s, nk);
+                float mx = vm_max(s, nk); // NaN entries skipped; exp_shift brings them back
                 float m_new = j0 == 0 || mx > m[r] ? mx : m[r];
                 float sum = exp_shift(s, nk, m_new);
                 if (j0 == 0) {
                     l[r] = sum;
                 } else {
                     // earlier blocks were weighted by exp(S - m_old)
-                    float alpha = fast_expf(m[r] - m_new);
+                    float alpha = vm_exp_neg(m[r] - m_new);
                     l[r] = l[r] * alpha + sum;
                     if (alpha != 1.0f) {
                         float *o = Oi + r * C;

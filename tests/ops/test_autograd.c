@@ -143,7 +143,7 @@ static gboolean frozen_and_recording(void)
 
     rg_ctx_set_tape(ctx, tape);
     g_autoptr(rg_tensor) nothing = rg_mul(ctx, x, w, &error); /* nothing wants a gradient yet */
-    ok &= rg_tape_size(tape) == 0;
+    ok &= nothing != NULL && rg_tape_size(tape) == 0;
     rg_tensor_set_requires_grad(x, TRUE);
     g_autoptr(rg_tensor) y = rg_mul(ctx, x, w, &error);
     g_autoptr(rg_tensor) loss = rg_sum(ctx, y, &error);
