@@ -1,9 +1,10 @@
 /* readout.c — the `readout` command line tool.
  *
  * Subcommands:
- *   readout info     version, backends, CPU features, threads, BLAS
- * Later issues add probe, inspect, drag, identity, pose, generate, demo, and
- * the trainers, each as its own file under core/cli/.
+ *   readout info       version, backends, CPU features, threads, BLAS
+ *   readout inspect    what a model file or folder is (cli/inspect.c)
+ *   readout tokenize   CLIP token ids of prompts (cli/tokenize.c)
+ * Each further subcommand lives in its own file under core/cli/.
  */
 #include <locale.h>
 #include <stdio.h>
@@ -44,12 +45,17 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
+int rg_cli_inspect(int argc, char **argv);  /* core/cli/inspect.c */
+int rg_cli_tokenize(int argc, char **argv); /* core/cli/tokenize.c */
+
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
     { "info", cmd_info, "print version, backends, CPU features, threads and BLAS" },
+    { "inspect", rg_cli_inspect, "say what a model file or folder is, or why it is not usable" },
+    { "tokenize", rg_cli_tokenize, "print the 77 CLIP token ids of each prompt" },
 };
 
 static void usage(FILE *f)

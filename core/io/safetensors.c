@@ -4,11 +4,18 @@
  * then the raw little-endian data.
  *
  * The file is untrusted input: nothing in it can make the reader touch memory
- * outside the mapping or allocate more than the file describes.
+ * outside the mapping or allocate more than the file describes. The header
+ * must be UTF-8, nest at most RG_JSON_MAX_DEPTH deep, name each tensor once,
+ * and give every tensor its own bytes (no two data ranges overlap). Loading
+ * a float tensor warns, once per file, when it holds NaN or Inf.
+ *
+ * Also here: rg_json_parse_untrusted() (io/json_untrusted.h), the JSON
+ * checks shared with the model loader.
  */
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "io/json_untrusted.h"
 #include "tensor/tensor_impl.h"
 
 /* A header larger than this is not a real checkpoint (SD1.5's is ~100 KB). */
@@ -32,7 +39,151 @@ struct rg_safetensors {
     GArray *entries;      /* entry */
     GHashTable *by_name;  /* name -> index + 1 */
     GHashTable *metadata; /* string -> string */
+    gint warned_nonfinite; /* a NaN/Inf warning was given for this file */
 };
+
+/* ---- untrusted JSON (io/json_untrusted.h) ---------------------------- */
+
+/* One pass over valid UTF-8 JSON text: the deepest nesting (stopping at the
+ * first level past @limit, whose offset goes to *where) and the number of
+ * ':' outside strings, which in valid JSON is the number of object members. */
+static int scan_json(const char *s, gsize len, int limit, guint64 *colons, gsize *where)
+{
+    int depth = 0, deepest = 0;
+    gboolean in_string = FALSE;
+    *colons = 0;
+    for (gsize i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = FALSE;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            in_string = TRUE;
+            break;
+        case '{':
+        case '[':
+            if (++depth > deepest)
+                deepest = depth;
+            if (depth > limit) {
+                *where = i;
+                return depth;
+            }
+            break;
+        case '}':
+        case ']':
+            depth--;
+            break;
+        case ':':
+            (*colons)++;
+            break;
+        default:
+            break;
+        }
+    }
+    return deepest;
+}
+
+/* Members of every object under @node, as json-glib kept them. */
+static guint64 count_members(JsonNode *node)
+{
+    guint64 n = 0;
+    if (JSON_NODE_HOLDS_OBJECT(node)) {
+        JsonObject *o = json_node_get_object(node);
+        n += json_object_get_size(o);
+        g_autoptr(GList) values = json_object_get_values(o);
+        for (GList *l = values; l; l = l->next)
+            n += count_members(l->data);
+    } else if (JSON_NODE_HOLDS_ARRAY(node)) {
+        JsonArray *a = json_node_get_array(node);
+        for (guint i = 0; i < json_array_get_length(a); i++)
+            n += count_members(json_array_get_element(a, i));
+    }
+    return n;
+}
+
+/* The first key of the root object that appears twice, as written (escapes
+ * not decoded), or NULL. (transfer full) */
+static char *root_duplicate(const char *s, gsize len)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    int depth = 0;
+    gsize start = 0;
+    gboolean in_string = FALSE;
+    char *last = NULL; /* the last string at depth 1 (owned by seen or freed) */
+    for (gsize i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                in_string = FALSE;
+                if (depth == 1) {
+                    g_free(last);
+                    last = g_strndup(s + start, i - start);
+                }
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = TRUE;
+            start = i + 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == ':' && depth == 1 && last) {
+            if (g_hash_table_contains(seen, last))
+                return last;
+            g_hash_table_add(seen, last);
+            last = NULL;
+        }
+    }
+    g_free(last);
+    return NULL;
+}
+
+JsonNode *rg_json_parse_untrusted(const char *what, const char *text, gsize len, GError **error)
+{
+    const char *end = NULL;
+    if (!g_utf8_validate(text, (gssize)len, &end)) {
+        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s is not valid UTF-8 (byte %" G_GSIZE_FORMAT " of %"
+                    G_GSIZE_FORMAT "%s)", what, (gsize)(end - text), len, *end ? "" : " is a NUL");
+        return NULL;
+    }
+    guint64 colons;
+    gsize where = 0;
+    int depth = scan_json(text, len, RG_JSON_MAX_DEPTH, &colons, &where);
+    if (depth > RG_JSON_MAX_DEPTH) {
+        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s nests deeper than %d levels (at byte %" G_GSIZE_FORMAT ")",
+                    what, RG_JSON_MAX_DEPTH, where);
+        return NULL;
+    }
+    g_autoptr(JsonParser) parser = json_parser_new_immutable();
+    g_autoptr(GError) jerr = NULL;
+    if (!json_parser_load_from_data(parser, text, (gssize)len, &jerr)) {
+        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s is not valid JSON (%s)", what, jerr->message);
+        return NULL;
+    }
+    JsonNode *root = json_parser_get_root(parser);
+    if (!root) {
+        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s is empty", what);
+        return NULL;
+    }
+    if (count_members(root) != colons) {
+        g_autofree char *dup = root_duplicate(text, len);
+        if (dup)
+            g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s holds the name \"%s\" twice", what, dup);
+        else
+            g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s has an object with the same key twice", what);
+        return NULL;
+    }
+    return json_node_copy(root);
+}
 
 static void entry_clear(entry *e)
 {
@@ -172,14 +323,40 @@ static gboolean parse_metadata(rg_safetensors *st, JsonNode *node, GError **erro
     return TRUE;
 }
 
+static gint compare_begin(gconstpointer a, gconstpointer b)
+{
+    const entry *x = *(const entry *const *)a, *y = *(const entry *const *)b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+/* No two tensors share a byte (empty tensors own none). */
+static gboolean check_overlaps(rg_safetensors *st, GError **error)
+{
+    g_autoptr(GPtrArray) sorted = g_ptr_array_sized_new(st->entries->len);
+    for (guint i = 0; i < st->entries->len; i++) {
+        entry *e = &g_array_index(st->entries, entry, i);
+        if (e->end > e->begin)
+            g_ptr_array_add(sorted, e);
+    }
+    g_ptr_array_sort(sorted, compare_begin);
+    for (guint i = 1; i < sorted->len; i++) {
+        const entry *a = sorted->pdata[i - 1], *b = sorted->pdata[i];
+        if (a->end > b->begin)
+            return fail(error, st, NULL,
+                        "tensors \"%s\" [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ") and \"%s\" [%" G_GUINT64_FORMAT
+                        ", %" G_GUINT64_FORMAT ") overlap in the data section",
+                        a->name, a->begin, a->end, b->name, b->begin, b->end);
+    }
+    return TRUE;
+}
+
 static gboolean parse_header(rg_safetensors *st, const char *json, gsize len, GError **error)
 {
-    g_autoptr(JsonParser) parser = json_parser_new_immutable();
-    g_autoptr(GError) jerr = NULL;
-    if (!json_parser_load_from_data(parser, json, (gssize)len, &jerr))
-        return fail(error, st, NULL, "the header is not valid JSON (%s)", jerr->message);
-    JsonNode *root = json_parser_get_root(parser);
-    if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+    g_autofree char *what = g_strdup_printf("%s: the header", st->path);
+    g_autoptr(JsonNode) root = rg_json_parse_untrusted(what, json, len, error);
+    if (!root)
+        return FALSE;
+    if (!JSON_NODE_HOLDS_OBJECT(root))
         return fail(error, st, NULL, "the header is not a JSON object");
     JsonObject *o = json_node_get_object(root);
     g_autoptr(GList) members = json_object_get_members(o);
@@ -198,7 +375,7 @@ static gboolean parse_header(rg_safetensors *st, const char *json, gsize len, GE
         g_array_append_val(st->entries, e);
         g_hash_table_insert(st->by_name, e.name, GINT_TO_POINTER(st->entries->len));
     }
-    return TRUE;
+    return check_overlaps(st, error);
 }
 
 rg_safetensors *rg_safetensors_open(const char *path, GError **error)
@@ -280,6 +457,47 @@ gboolean rg_safetensors_info(const rg_safetensors *st, const char *name, rg_dtyp
     return TRUE;
 }
 
+/* Whether any of @n floats is NaN or +-Inf (exponent bits all ones). */
+static gboolean any_nonfinite(const float *x, int64_t n)
+{
+    uint32_t bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], 4);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return bad != 0;
+}
+
+#define LOAD_BLOCK 16384 /* elements: 64 KiB of f32 stay in L2 between convert and check */
+
+/* Converts @n elements of @src (F32, F16 or BF16, little-endian, at any
+ * alignment: safetensors promises none) to @dst, checking each block for
+ * NaN/Inf while it is in cache; returns whether any was found. */
+static gboolean load_floats(float *dst, const guint8 *src, rg_dtype dtype, int64_t n)
+{
+    const int64_t nblocks = (n + LOAD_BLOCK - 1) / LOAD_BLOCK;
+    const size_t esize = rg_dtype_size(dtype);
+    const gboolean aligned = ((guintptr)src % esize) == 0;
+    int bad = 0;
+#pragma omp parallel for if (n > 262144) schedule(static) reduction(| : bad)
+    for (int64_t b = 0; b < nblocks; b++) {
+        int64_t i0 = b * LOAD_BLOCK, m = MIN(LOAD_BLOCK, n - i0);
+        const guint8 *from = src + (size_t)i0 * esize;
+        if (dtype == RG_DTYPE_F32) {
+            memcpy(dst + i0, from, (size_t)m * 4);
+        } else if (aligned) {
+            rg_convert_to_f32(dst + i0, from, dtype, m);
+        } else { /* 16-bit loads need 2-byte alignment */
+            guint16 tmp[LOAD_BLOCK];
+            memcpy(tmp, from, (size_t)m * 2);
+            rg_convert_to_f32(dst + i0, tmp, dtype, m);
+        }
+        bad |= any_nonfinite(dst + i0, m);
+    }
+    return bad != 0;
+}
+
 rg_tensor *rg_safetensors_load(const rg_safetensors *st, const char *name, GError **error)
 {
     const entry *e = find(st, name);
@@ -293,6 +511,16 @@ rg_tensor *rg_safetensors_load(const rg_safetensors *st, const char *name, GErro
         return NULL;
     }
     const guint8 *src = st->data + e->begin;
+    if (e->dtype == RG_DTYPE_F32 || e->dtype == RG_DTYPE_F16 || e->dtype == RG_DTYPE_BF16) {
+        rg_tensor *t = rg_tensor_new_uninit(RG_DTYPE_F32, e->ndim, e->shape, error);
+        if (!t)
+            return NULL;
+        if (load_floats(rg_tensor_data_f32(t), src, e->dtype, rg_tensor_numel(t)) &&
+            g_atomic_int_compare_and_exchange((gint *)&st->warned_nonfinite, 0, 1))
+            g_warning("%s: tensor \"%s\" holds NaN or infinite values (only the first such tensor of a file "
+                      "is reported)", st->path, name);
+        return t;
+    }
     if (e->dtype != RG_DTYPE_I32)
         return rg_tensor_new_from_data(e->dtype, e->ndim, e->shape, src, error);
     /* integers load as I64 */

@@ -1,5 +1,6 @@
-/* attention.c — rg_attention: multi-head scaled-dot-product attention without
- * a mask, memory-efficient on the CPU (FlashAttention-2 style).
+/* attention.c — rg_attention and rg_attention_causal: multi-head
+ * scaled-dot-product attention without a mask or with a causal one,
+ * memory-efficient on the CPU (FlashAttention-2 style).
  *
  * Forward: one OpenMP task per (batch, head, block of BQ queries) walks the
  * keys in blocks of BK: S = scale * Q K^T (cblas_sgemm), an online softmax
@@ -15,6 +16,13 @@
  * each head's query blocks are split further and the splits' dK, dV parts
  * are summed at the end. The GEMMs inside the parallel loops run
  * single-threaded.
+ *
+ * Causal mask (Tq == Tk, query i sees keys 0..i): a query block stops at
+ * the key block holding its last query, so blocks above the diagonal cost
+ * nothing; inside a diagonal block the masked scores are left out of the
+ * row max and sum and their P is set to 0, in the forward and the backward.
+ * The forward hands out its uneven tasks dynamically, the backward splits a
+ * head's query blocks by work instead of by count and starts dK, dV at 0.
  *
  * Heads sit side by side in the channels (head h on [h*D, (h+1)*D)), so a
  * head's Q, K, V, O are plain matrices with a row stride of C = H*D and need
@@ -58,6 +66,93 @@ static float exp_shift(float *s, int n, float m)
 
 /* ---- forward kernel ------------------------------------------------------- */
 
+/* The keys query block [i0, i0 + nq) looks at: all of them, or with a causal
+ * mask those up to its last query (Tq == Tk). */
+static int64_t key_end(int causal, int64_t i0, int nq, int64_t Tk)
+{
+    return causal ? MIN(Tk, i0 + nq) : Tk;
+}
+
+/* How many keys of the block starting at j0 (of nk) query i may see. */
+static int visible(int causal, int64_t i, int64_t j0, int nk)
+{
+    return causal ? (int)CLAMP(i - j0 + 1, 0, nk) : nk;
+}
+
+typedef struct {
+    int64_t Tq, Tk, C, H, D; /* shapes */
+    int64_t bq, bk;          /* block sizes */
+    float scale;
+    int causal;
+} attn_dims;
+
+/* The forward of head h of batch b for the queries [i0, i0 + nq): writes
+ * their rows of out and lse. S: (bq, bk), m, l: (bq) scratch of the thread. */
+static inline void forward_block(const attn_dims *z, int64_t b, int64_t h, int64_t i0, int nq, const float *q,
+                                 const float *k, const float *v, float *out, float *lse, float *S, float *m, float *l)
+{
+    int64_t Tq = z->Tq, Tk = z->Tk, C = z->C, D = z->D, bk = z->bk;
+    const float *Qi = q + (b * Tq + i0) * C + h * D; // (nq, D), rows C apart
+    float *Oi = out + (b * Tq + i0) * C + h * D;     // (nq, D), rows C apart
+    int64_t jend = key_end(z->causal, i0, nq, Tk);
+    for (int64_t j0 = 0; j0 < jend; j0 += bk) {
+        int nk = (int)MIN(bk, jend - j0);
+        const float *Kj = k + (b * Tk + j0) * C + h * D; // (nk, D)
+        const float *Vj = v + (b * Tk + j0) * C + h * D; // (nk, D)
+        // S = scale * Qi Kj^T
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, (int)D, z->scale, Qi, (int)C, Kj, (int)C, 0.0f, S,
+                    (int)bk);
+        for (int r = 0; r < nq; r++) {
+            float *s = S + r * bk;
+            int nv = visible(z->causal, i0 + r, j0, nk); /* masked keys get P = 0 */
+            if (nv < nk)
+                memset(s + MAX(nv, 0), 0, sizeof(float) * (size_t)(nk - MAX(nv, 0)));
+            if (nv <= 0) /* j0 > 0 here: key 0 is in every row's first block */
+                continue;
+            float mx = vm_max(s, nv); // NaN entries skipped; exp_shift brings them back
+            float m_new = j0 == 0 || mx > m[r] ? mx : m[r];
+            float sum = exp_shift(s, nv, m_new);
+            if (j0 == 0) {
+                l[r] = sum;
+            } else {
+                // earlier blocks were weighted by exp(S - m_old)
+                float alpha = vm_exp_neg(m[r] - m_new);
+                l[r] = l[r] * alpha + sum;
+                if (alpha != 1.0f) {
+                    float *o = Oi + r * C;
+#pragma omp simd
+                    for (int64_t d = 0; d < D; d++)
+                        o[d] *= alpha;
+                }
+            }
+            m[r] = m_new;
+        }
+        // Oi (+)= P Vj
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, (int)D, nk, 1.0f, S, (int)bk, Vj, (int)C,
+                    j0 == 0 ? 0.0f : 1.0f, Oi, (int)C);
+    }
+    float *lse_i = lse + (b * z->H + h) * Tq + i0; // (nq)
+    for (int r = 0; r < nq; r++) {
+        float inv = 1.0f / l[r], *o = Oi + r * C;
+#pragma omp simd
+        for (int64_t d = 0; d < D; d++)
+            o[d] *= inv;
+        lse_i[r] = m[r] + logf(l[r]);
+    }
+}
+
+/* Task (batch, head, query block) of the forward, on the calling thread's
+ * part of the workspace @ws. */
+static inline void forward_task(const attn_dims *z, int64_t task, int64_t nqb, float *ws, size_t per_thread,
+                                const float *q, const float *k, const float *v, float *out, float *lse)
+{
+    int64_t b = task / (z->H * nqb), h = task / nqb % z->H, i0 = task % nqb * z->bq;
+    float *S = ws + (size_t)omp_get_thread_num() * per_thread; // (bq, bk)
+    float *m = S + lines(z->bq * z->bk);                       // (bq) running row max
+    float *l = m + lines(z->bq);                               // (bq) running row sum
+    forward_block(z, b, h, i0, (int)MIN(z->bq, z->Tq - i0), q, k, v, out, lse, S, m, l);
+}
+
 rg_status rg_cpu_attention_forward(rg_backend *backend, const void *params, rg_tensor *const *t)
 {
     const rg_attention_params *p = params;
@@ -68,67 +163,30 @@ rg_status rg_cpu_attention_forward(rg_backend *backend, const void *params, rg_t
     const float *v = rg_tensor_data_f32(t[4]); // (B, Tk, C)
     int64_t B = t[2]->shape[0], Tq = t[2]->shape[1], C = t[2]->shape[2], Tk = t[3]->shape[1];
     int64_t H = p->heads, D = C / H;
-    float scale = p->scale;
     if (Tk == 0 && B * Tq * C > 0) /* a softmax over nothing; the front door refuses it */
+        return RG_STATUS_BAD_SHAPE;
+    if (p->causal && Tq != Tk)
         return RG_STATUS_BAD_SHAPE;
     if (B * Tq * C == 0)
         return RG_STATUS_OK;
 
-    int64_t bq = BQ, bk = MIN(BK, Tk);
-    int64_t nqb = (Tq + bq - 1) / bq;
-    size_t per_thread = lines(bq * bk) + 2 * lines(bq); /* S, m, l */
+    attn_dims z = {.Tq = Tq, .Tk = Tk, .C = C, .H = H, .D = D, .bq = BQ, .bk = MIN(BK, Tk), .scale = p->scale,
+                   .causal = p->causal};
+    int64_t nqb = (Tq + z.bq - 1) / z.bq;
+    size_t per_thread = lines(z.bq * z.bk) + 2 * lines(z.bq); /* S, m, l */
     float *ws = rg_cpu_workspace(backend, 0, (size_t)omp_get_max_threads() * per_thread * sizeof(float));
     if (!ws)
         return RG_STATUS_OUT_OF_MEMORY;
 
+    if (!z.causal) {
 #pragma omp parallel for schedule(static)
-    for (int64_t task = 0; task < B * H * nqb; task++) {
-        int64_t b = task / (H * nqb), h = task / nqb % H, i0 = task % nqb * bq;
-        int nq = (int)MIN(bq, Tq - i0);
-        float *S = ws + (size_t)omp_get_thread_num() * per_thread; // (nq, bk)
-        float *m = S + lines(bq * bk);                             // (nq) running row max
-        float *l = m + lines(bq);                                  // (nq) running row sum
-        const float *Qi = q + (b * Tq + i0) * C + h * D;           // (nq, D), rows C apart
-        float *Oi = out + (b * Tq + i0) * C + h * D;               // (nq, D), rows C apart
-        for (int64_t j0 = 0; j0 < Tk; j0 += bk) {
-            int nk = (int)MIN(bk, Tk - j0);
-            const float *Kj = k + (b * Tk + j0) * C + h * D; // (nk, D)
-            const float *Vj = v + (b * Tk + j0) * C + h * D; // (nk, D)
-            // S = scale * Qi Kj^T
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, (int)D, scale, Qi, (int)C, Kj, (int)C, 0.0f, S,
-                        (int)bk);
-            for (int r = 0; r < nq; r++) {
-                float *s = S + r * bk;
-                float mx = vm_max(s, nk); // NaN entries skipped; exp_shift brings them back
-                float m_new = j0 == 0 || mx > m[r] ? mx : m[r];
-                float sum = exp_shift(s, nk, m_new);
-                if (j0 == 0) {
-                    l[r] = sum;
-                } else {
-                    // earlier blocks were weighted by exp(S - m_old)
-                    float alpha = vm_exp_neg(m[r] - m_new);
-                    l[r] = l[r] * alpha + sum;
-                    if (alpha != 1.0f) {
-                        float *o = Oi + r * C;
-#pragma omp simd
-                        for (int64_t d = 0; d < D; d++)
-                            o[d] *= alpha;
-                    }
-                }
-                m[r] = m_new;
-            }
-            // Oi (+)= P Vj
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, (int)D, nk, 1.0f, S, (int)bk, Vj, (int)C,
-                        j0 == 0 ? 0.0f : 1.0f, Oi, (int)C);
-        }
-        float *lse_i = lse + (b * H + h) * Tq + i0; // (nq)
-        for (int r = 0; r < nq; r++) {
-            float inv = 1.0f / l[r], *o = Oi + r * C;
-#pragma omp simd
-            for (int64_t d = 0; d < D; d++)
-                o[d] *= inv;
-            lse_i[r] = m[r] + logf(l[r]);
-        }
+        for (int64_t task = 0; task < B * H * nqb; task++)
+            forward_task(&z, task, nqb, ws, per_thread, q, k, v, out, lse);
+    } else {
+        /* query block i costs i + 1 key blocks: hand them out as threads free up */
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int64_t task = 0; task < B * H * nqb; task++)
+            forward_task(&z, task, nqb, ws, per_thread, q, k, v, out, lse);
     }
     return RG_STATUS_OK;
 }
@@ -157,16 +215,11 @@ static int64_t gcd(int64_t a, int64_t b)
     return a;
 }
 
-typedef struct {
-    int64_t Tq, Tk, C, H, D; /* shapes */
-    int64_t bq, bk;          /* block sizes */
-    float scale;
-} attn_dims;
-
 /* The backward of head h of batch b over its query blocks [ib0, ib1):
  * writes the rows of dQ of those blocks (when dq), and overwrites dK, dV
  * (Tk, D) with row stride ldkv with the sum over those blocks (when given).
- * P, dS: (bq, bk) and Dr: (bq) scratch of the calling thread. */
+ * P, dS: (bq, bk) and Dr: (bq) scratch of the calling thread. With a causal
+ * mask the blocks do not all reach every key block, so dK, dV start zeroed. */
 static void backward_blocks(const attn_dims *z, int64_t b, int64_t h, int64_t ib0, int64_t ib1, const float *q,
                             const float *k, const float *v, const float *out, const float *lse, const float *dout,
                             float *dq, float *dK, float *dV, int64_t ldkv, float *P, float *dS, float *Dr)
@@ -174,6 +227,13 @@ static void backward_blocks(const attn_dims *z, int64_t b, int64_t h, int64_t ib
     int64_t Tq = z->Tq, Tk = z->Tk, C = z->C, D = z->D, bq = z->bq, bk = z->bk;
     float scale = z->scale;
     gboolean need_ds = dq || dK; /* dV needs P only */
+    if (z->causal)
+        for (int64_t j = 0; j < Tk; j++) {
+            if (dK)
+                memset(dK + j * ldkv, 0, sizeof(float) * (size_t)D);
+            if (dV)
+                memset(dV + j * ldkv, 0, sizeof(float) * (size_t)D);
+        }
     for (int64_t ib = ib0; ib < ib1; ib++) {
         int64_t i0 = ib * bq;
         int nq = (int)MIN(bq, Tq - i0);
@@ -182,7 +242,7 @@ static void backward_blocks(const attn_dims *z, int64_t b, int64_t h, int64_t ib
         const float *Oi = out + (b * Tq + i0) * C + h * D;   // (nq, D)
         const float *lse_i = lse + (b * z->H + h) * Tq + i0; // (nq)
         float *dQi = dq ? dq + (b * Tq + i0) * C + h * D : NULL;
-        float beta_kv = ib == ib0 ? 0.0f : 1.0f; /* the first block overwrites dK, dV */
+        float beta_kv = ib == ib0 && !z->causal ? 0.0f : 1.0f; /* the first block overwrites dK, dV */
         if (need_ds)
             for (int r = 0; r < nq; r++) {
                 float s = 0.0f;
@@ -191,15 +251,20 @@ static void backward_blocks(const attn_dims *z, int64_t b, int64_t h, int64_t ib
                     s += dOi[r * C + d] * Oi[r * C + d];
                 Dr[r] = s;
             }
-        for (int64_t j0 = 0; j0 < Tk; j0 += bk) {
-            int nk = (int)MIN(bk, Tk - j0);
+        int64_t jend = key_end(z->causal, i0, nq, Tk);
+        for (int64_t j0 = 0; j0 < jend; j0 += bk) {
+            int nk = (int)MIN(bk, jend - j0);
             const float *Kj = k + (b * Tk + j0) * C + h * D; // (nk, D)
             const float *Vj = v + (b * Tk + j0) * C + h * D; // (nk, D)
-            // forward: P = exp(scale * Qi Kj^T - lse)
+            // forward: P = exp(scale * Qi Kj^T - lse), 0 where masked
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, (int)D, scale, Qi, (int)C, Kj, (int)C, 0.0f, P,
                         (int)bk);
-            for (int r = 0; r < nq; r++)
-                exp_shift(P + r * bk, nk, lse_i[r]);
+            for (int r = 0; r < nq; r++) {
+                int nv = MAX(visible(z->causal, i0 + r, j0, nk), 0);
+                exp_shift(P + r * bk, nv, lse_i[r]);
+                if (nv < nk)
+                    memset(P + r * bk + nv, 0, sizeof(float) * (size_t)(nk - nv));
+            }
             // forward: O = P V  =>  dV += P^T dO
             if (dV)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, (int)D, nq, 1.0f, P, (int)bk, dOi, (int)C,
@@ -225,6 +290,19 @@ static void backward_blocks(const attn_dims *z, int64_t b, int64_t h, int64_t ib
                             j0 == 0 ? 0.0f : 1.0f, dQi, (int)C);
         }
     }
+}
+
+/* The first query block of split s of nqb blocks in @splits parts: equal
+ * counts, or with a causal mask (block i costs i + 1 key blocks) about equal
+ * work, the smallest i with i (i + 1) >= s nqb (nqb + 1) / splits. */
+static int64_t split_start(int64_t s, int64_t splits, int64_t nqb, int causal)
+{
+    if (!causal)
+        return s * nqb / splits;
+    int64_t i = 0;
+    while (i < nqb && i * (i + 1) * splits < s * nqb * (nqb + 1))
+        i++;
+    return i;
 }
 
 rg_status rg_cpu_attention_backward(rg_backend *backend, const void *params, rg_tensor *const *t)
@@ -253,7 +331,10 @@ rg_status rg_cpu_attention_backward(rg_backend *backend, const void *params, rg_
     if (B * C == 0)
         return RG_STATUS_OK;
 
-    attn_dims z = {.Tq = Tq, .Tk = Tk, .C = C, .H = H, .D = D, .bq = MIN(BQ, Tq), .bk = MIN(BK, Tk), .scale = p->scale};
+    if (p->causal && Tq != Tk)
+        return RG_STATUS_BAD_SHAPE;
+    attn_dims z = {.Tq = Tq, .Tk = Tk, .C = C, .H = H, .D = D, .bq = MIN(BQ, Tq), .bk = MIN(BK, Tk), .scale = p->scale,
+                   .causal = p->causal};
     int threads = omp_get_max_threads();
     int64_t nqb = (Tq + z.bq - 1) / z.bq;
     int64_t splits = MIN(nqb, threads / gcd(B * H, threads)); /* B*H*splits tasks, a multiple of threads */
@@ -283,8 +364,9 @@ rg_status rg_cpu_attention_backward(rg_backend *backend, const void *params, rg_
                 dK = splits == 1 ? dk + b * Tk * C + h * D : dK_parts + task * part;
             if (dv)
                 dV = splits == 1 ? dv + b * Tk * C + h * D : dV_parts + task * part;
-            backward_blocks(&z, b, h, s * nqb / splits, (s + 1) * nqb / splits, q, k, v, out, lse, dout, dq, dK, dV,
-                            ldkv, P, dS, Dr);
+            backward_blocks(&z, b, h, split_start(s, splits, nqb, z.causal),
+                            split_start(s + 1, splits, nqb, z.causal), q, k, v, out, lse, dout, dq, dK, dV, ldkv, P,
+                            dS, Dr);
         }
         if (splits > 1 && (dk || dv)) {
             // (implicit barrier) dK, dV rows = the sums of the splits' parts
@@ -329,7 +411,8 @@ fail:
     return FALSE;
 }
 
-rg_tensor *rg_attention(rg_ctx *ctx, rg_tensor *q, rg_tensor *k, rg_tensor *v, int heads, float scale, GError **error)
+static rg_tensor *attention(rg_ctx *ctx, rg_tensor *q, rg_tensor *k, rg_tensor *v, int heads, float scale,
+                            gboolean causal, GError **error)
 {
     g_return_val_if_fail(ctx, NULL);
     if (!rg_check_ndim("attention", "q", q, 3, error) || !rg_check_ndim("attention", "k", k, 3, error) ||
@@ -362,11 +445,17 @@ rg_tensor *rg_attention(rg_ctx *ctx, rg_tensor *q, rg_tensor *k, rg_tensor *v, i
         g_set_error(error, RG_ERROR, RG_ERROR_SHAPE, "attention: k %s has no tokens to attend to", sk);
         return NULL;
     }
+    if (causal && k->shape[1] != q->shape[1]) {
+        g_set_error(error, RG_ERROR, RG_ERROR_SHAPE,
+                    "attention: a causal mask needs as many queries as keys, q is %s and k %s", sq, sk);
+        return NULL;
+    }
     if (!isfinite(scale)) {
         g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, "attention: scale %g is not finite (q %s)", scale, sq);
         return NULL;
     }
-    rg_attention_params p = {.heads = heads, .scale = scale > 0 ? scale : 1.0f / sqrtf((float)(C / heads))};
+    rg_attention_params p = {
+        .heads = heads, .scale = scale > 0 ? scale : 1.0f / sqrtf((float)(C / heads)), .causal = causal ? 1 : 0};
 
     g_autoptr(rg_tensor) qc = rg_tensor_contiguous_copy(q, error);
     g_autoptr(rg_tensor) kc = qc ? rg_tensor_contiguous_copy(k, error) : NULL;
@@ -394,4 +483,15 @@ rg_tensor *rg_attention(rg_ctx *ctx, rg_tensor *q, rg_tensor *k, rg_tensor *v, i
         rg_node_save(node, 4, lse);
     }
     return out;
+}
+
+rg_tensor *rg_attention(rg_ctx *ctx, rg_tensor *q, rg_tensor *k, rg_tensor *v, int heads, float scale, GError **error)
+{
+    return attention(ctx, q, k, v, heads, scale, FALSE, error);
+}
+
+rg_tensor *rg_attention_causal(rg_ctx *ctx, rg_tensor *q, rg_tensor *k, rg_tensor *v, int heads, float scale,
+                               GError **error)
+{
+    return attention(ctx, q, k, v, heads, scale, TRUE, error);
 }

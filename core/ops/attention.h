@@ -1,7 +1,10 @@
-/* attention.h — multi-head scaled-dot-product attention kernels (no mask).
+/* attention.h — multi-head scaled-dot-product attention kernels, without a
+ * mask or with a causal one.
  *
  * Shapes: q (B, Tq, H*D), k and v (B, Tk, H*D), head h on channels
  * [h*D, (h+1)*D) as diffusers' head_to_batch_dim. All tensors contiguous F32.
+ * With causal (Tq == Tk), query i attends to keys 0..i only: key blocks
+ * wholly above the diagonal are skipped, and the diagonal blocks are masked.
  *
  * RG_OP_ATTENTION (forward), params = rg_attention_params:
  *   t = { out (B, Tq, H*D), lse (B, H, Tq), q, k, v }
@@ -22,4 +25,5 @@
 typedef struct {
     int heads;   /* H */
     float scale; /* > 0, already resolved from the caller's value */
+    int causal;  /* nonzero: query i sees keys 0..i (Tq == Tk) */
 } rg_attention_params;

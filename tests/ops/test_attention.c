@@ -1,7 +1,8 @@
-/* test_attention.c — rg_attention against PyTorch (float64 golden tensors
- * from tests/reference/attention.py): the output and dq, dk, dv; the same
- * with only some inputs wanting a gradient and with a strided q; finite
- * differences on tiny shapes; and bad inputs that must fail with a GError.
+/* test_attention.c — rg_attention and rg_attention_causal against PyTorch
+ * (float64 golden tensors from tests/reference/attention.py): the output and
+ * dq, dk, dv; the same with only some inputs wanting a gradient, with a
+ * strided q and on other thread counts; finite differences on tiny shapes;
+ * and bad inputs that must fail with a GError.
  */
 #include <math.h>
 #include <string.h>
@@ -24,6 +25,7 @@ typedef struct {
     const char *name;
     double out_atol;  /* the output is a convex mix of v rows: f32 rounding of sums of ~Tk terms */
     double grad_atol; /* gradients sum ~Tq or ~Tk products; the "blocks" case has peaked logits */
+    gboolean causal;  /* rg_attention_causal */
 } golden_case;
 
 /* Runs the case with @want[i] marking which of q, k, v require a gradient;
@@ -68,7 +70,8 @@ static void check_case(rg_safetensors *golden, const golden_case *gc, const gboo
     } else {
         q = rg_tensor_ref(q0);
     }
-    g_autoptr(rg_tensor) out = rg_attention(ctx, q, k, v, heads, scale, &error);
+    g_autoptr(rg_tensor) out = gc->causal ? rg_attention_causal(ctx, q, k, v, heads, scale, &error)
+                                          : rg_attention(ctx, q, k, v, heads, scale, &error);
     rg_assert_no_error(error);
     rg_ctx_set_tape(ctx, NULL);
 
@@ -109,15 +112,19 @@ static void check_case(rg_safetensors *golden, const golden_case *gc, const gboo
 typedef struct {
     int heads;
     float scale;
+    gboolean causal;
 } attn_args;
 
 static rg_tensor *attn_fn(rg_ctx *ctx, rg_tensor *const *in, gpointer user_data, GError **error)
 {
     const attn_args *a = user_data;
+    if (a->causal)
+        return rg_attention_causal(ctx, in[0], in[1], in[2], a->heads, a->scale, error);
     return rg_attention(ctx, in[0], in[1], in[2], a->heads, a->scale, error);
 }
 
-static void gradcheck(const char *label, int64_t b, int64_t tq, int64_t tk, int heads, int64_t d, float scale)
+static void gradcheck(const char *label, int64_t b, int64_t tq, int64_t tk, int heads, int64_t d, float scale,
+                      gboolean causal)
 {
     int64_t qs[3] = {b, tq, heads * d}, ks[3] = {b, tk, heads * d};
     /* spread 2 keeps the softmax away from uniform, where dq and dk would be tiny */
@@ -126,7 +133,7 @@ static void gradcheck(const char *label, int64_t b, int64_t tq, int64_t tk, int 
     g_autoptr(rg_tensor) v = rg_test_random(13, 3, ks, -1.0f, 1.0f);
     rg_tensor *in[3] = {q, k, v};
     gboolean check[3] = {TRUE, TRUE, TRUE};
-    attn_args a = {heads, scale};
+    attn_args a = {heads, scale, causal};
     /* f32 outputs summed in double: central differences with eps 1e-2 carry ~1e-4 rounding noise
        and O(eps^2) truncation */
     CHECK(rg_gradcheck(label, attn_fn, &a, in, 3, check, 1e-2, 2e-3, 2e-2, 64));
@@ -171,6 +178,12 @@ static gboolean bad_inputs(void)
     RG_EXPECT_ERROR_FULL(ok, "zero heads", rg_attention(ctx, q, k, v, 0, 0, &err_), RG_ERROR_ARGUMENT, op, NULL);
     RG_EXPECT_ERROR_FULL(ok, "missing v", rg_attention(ctx, q, k, NULL, 3, 0, &err_), RG_ERROR_ARGUMENT, op, NULL);
     RG_EXPECT_ERROR_FULL(ok, "NaN scale", rg_attention(ctx, q, k, v, 3, NAN, &err_), RG_ERROR_ARGUMENT, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "causal with Tq != Tk", rg_attention_causal(ctx, q, k, v, 3, 0, &err_), RG_ERROR_SHAPE,
+                         op, "causal");
+    RG_EXPECT_ERROR_FULL(ok, "causal, channels not divisible by heads", rg_attention_causal(ctx, q, q, q, 5, 0, &err_),
+                         RG_ERROR_SHAPE, op, NULL);
+    RG_EXPECT_ERROR_FULL(ok, "causal I64 q", rg_attention_causal(ctx, qi, qi, qi, 3, 0, &err_), RG_ERROR_DTYPE, op,
+                         NULL);
     return ok;
 }
 
@@ -178,10 +191,13 @@ int main(void)
 {
     g_autoptr(rg_safetensors) golden = rg_test_golden("attention");
     const golden_case cases[] = {
-        {"self", 1e-5, 1e-5},
-        {"cross", 1e-5, 1e-5},
-        {"blocks", 1e-5, 2e-5},
-        {"scale", 1e-5, 1e-5},
+        {"self", 1e-5, 1e-5, FALSE},
+        {"cross", 1e-5, 1e-5, FALSE},
+        {"blocks", 1e-5, 2e-5, FALSE},
+        {"scale", 1e-5, 1e-5, FALSE},
+        {"causal", 1e-5, 1e-5, TRUE},
+        {"causal_blocks", 1e-5, 2e-5, TRUE},
+        {"causal_scale", 1e-5, 1e-5, TRUE},
     };
     const gboolean all[3] = {TRUE, TRUE, TRUE};
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -193,22 +209,30 @@ int main(void)
     for (size_t i = 0; i < G_N_ELEMENTS(wants); i++)
         check_case(golden, &cases[2], wants[i], FALSE);
     check_case(golden, &cases[1], all, TRUE);
+    check_case(golden, &cases[4], all, TRUE);
+    for (size_t i = 0; i < G_N_ELEMENTS(wants); i++)
+        check_case(golden, &cases[5], wants[i], FALSE);
 
     /* other thread counts: with 3 threads the 2 heads of "blocks" do not share out evenly and the backward
-       splits each head's query blocks, summing the splits' dK, dV at the end */
+       splits each head's query blocks, summing the splits' dK, dV at the end (causal: split by work, the
+       3 query blocks of "causal_blocks" as [0, 2), [2, 3) and an empty split) */
     int threads = rg_get_num_threads();
     for (int n = 1; n <= 3; n += 2) {
         rg_set_num_threads(n);
         g_print("# %d threads\n", n);
         check_case(golden, &cases[2], all, FALSE);
         check_case(golden, &cases[0], all, FALSE);
+        check_case(golden, &cases[5], all, FALSE);
+        check_case(golden, &cases[4], all, FALSE);
     }
     rg_set_num_threads(threads);
     check_case(golden, &cases[0], (const gboolean[3]){TRUE, FALSE, TRUE}, TRUE);
 
-    gradcheck("self B=1 T=5 H=2 D=3", 1, 5, 5, 2, 3, 0.0f);
-    gradcheck("cross B=2 Tq=4 Tk=3 H=1 D=4", 2, 4, 3, 1, 4, 0.0f);
-    gradcheck("scale=0.9 B=1 Tq=3 Tk=6 H=3 D=2", 1, 3, 6, 3, 2, 0.9f);
+    gradcheck("self B=1 T=5 H=2 D=3", 1, 5, 5, 2, 3, 0.0f, FALSE);
+    gradcheck("cross B=2 Tq=4 Tk=3 H=1 D=4", 2, 4, 3, 1, 4, 0.0f, FALSE);
+    gradcheck("scale=0.9 B=1 Tq=3 Tk=6 H=3 D=2", 1, 3, 6, 3, 2, 0.9f, FALSE);
+    gradcheck("causal B=2 T=5 H=2 D=3", 2, 5, 5, 2, 3, 0.0f, TRUE);
+    gradcheck("causal scale=0.8 B=1 T=7 H=1 D=4", 1, 7, 7, 1, 4, 0.8f, TRUE);
 
     CHECK(bad_inputs());
 

@@ -1,9 +1,12 @@
 /* test_safetensors.c — the safetensors reader and writer: round trip,
- * metadata, and every kind of corrupt file giving an error that names the
- * file and the problem (tests/fuzz/ fuzzes the same parser). */
+ * metadata, every kind of corrupt file giving an error that names the file
+ * and the problem (overlapping ranges, duplicate names, bad UTF-8, deep
+ * nesting included), F16/BF16 loading across the block-parallel path, and the
+ * once-per-file NaN/Inf warning (tests/fuzz/ fuzzes the same parser). */
 #include "rg_test.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 static char *tmp_dir;
@@ -120,11 +123,194 @@ static gboolean corrupt_files(void)
     return ok;
 }
 
+/* A file holding @n raw tensors: names[i] of dtypes[i], 1-D with lens[i]
+ * elements, data[i] laid out one after the other; the header is padded to an
+ * @odd or even length, so 16-bit data lands on odd or even addresses. */
+static char *file_with_tensors(const char *file, int n, const char *const *names, const char *const *dtypes,
+                               const int64_t *lens, const void *const *data, gboolean odd)
+{
+    g_autoptr(GString) h = g_string_new("{");
+    g_autoptr(GByteArray) bytes = g_byte_array_new();
+    for (int i = 0; i < n; i++) {
+        size_t es = !strcmp(dtypes[i], "F32") ? 4 : 2;
+        guint64 begin = bytes->len;
+        g_byte_array_append(bytes, data[i], (guint)(lens[i] * (int64_t)es));
+        g_string_append_printf(h, "%s\"%s\": {\"dtype\": \"%s\", \"shape\": [%" G_GINT64_FORMAT "], "
+                               "\"data_offsets\": [%" G_GUINT64_FORMAT ", %u]}", i ? ", " : "", names[i], dtypes[i],
+                               lens[i], begin, bytes->len);
+    }
+    g_string_append(h, "}");
+    if ((h->len % 2 == 1) != odd)
+        g_string_append_c(h, ' ');
+    gsize hlen = h->len;
+    g_autofree guint8 *buf = g_malloc0(8 + hlen + bytes->len);
+    for (int i = 0; i < 8; i++)
+        buf[i] = (guint8)((hlen >> (8 * i)) & 0xff);
+    memcpy(buf + 8, h->str, hlen);
+    memcpy(buf + 8 + hlen, bytes->data, bytes->len);
+    return write_file(file, buf, 8 + hlen + bytes->len);
+}
+
+/* Overlapping ranges, duplicate names, bad UTF-8, NUL bytes and deep nesting
+ * are refused with a message saying so. */
+static gboolean hostile_headers(void)
+{
+    gboolean ok = TRUE;
+    static const struct {
+        const char *name, *header;
+        gsize data;
+        const char *expect;
+    } cases[] = {
+        { "overlap",
+          "{\"a\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [0, 16]}, "
+          "\"b\": {\"dtype\": \"F32\", \"shape\": [4], \"data_offsets\": [8, 24]}}",
+          24, "overlap" },
+        { "same_range",
+          "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, "
+          "\"b\": {\"dtype\": \"I32\", \"shape\": [2], \"data_offsets\": [0, 8]}}",
+          8, "\"b\" [0, 8)" },
+        { "duplicate",
+          "{\"w\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, "
+          "\"w\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}",
+          8, "\"w\" twice" },
+        { "duplicate_escaped",
+          "{\"w\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, "
+          "\"\\u0077\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}",
+          8, "same key twice" },
+        { "duplicate_field",
+          "{\"w\": {\"dtype\": \"F32\", \"dtype\": \"F16\", \"shape\": [1], \"data_offsets\": [0, 4]}}", 4,
+          "same key twice" },
+        { "duplicate_metadata", "{\"__metadata__\": {\"k\": \"1\", \"k\": \"2\"}}", 0, "same key twice" },
+        { "bad_utf8", "{\"w\xff\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}}", 4,
+          "not valid UTF-8 (byte 3" },
+        { "overlong_utf8", "{\"\xc0\xaf\": 1}", 0, "UTF-8" },
+        { "nested", "{\"__metadata__\": {\"k\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}", 0,
+          "deeper than 32 levels (at byte 53)" },
+        { "brackets_in_strings", "{\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\": 3}", 0, "\"[[[" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *path = file_with_header(cases[i].name, cases[i].header, cases[i].data);
+        RG_EXPECT_ERROR(ok, cases[i].name, rg_safetensors_open(path, &err_), RG_ERROR_FORMAT, cases[i].expect);
+    }
+    /* a NUL inside the header (written by length, so strlen cannot stop it) */
+    const char nul[] = "{\"a\": {\"dtype\": \"F32\", \"shape\": [0], \"data_offsets\": [0, 0]}}\0 ";
+    guint8 buf[8 + sizeof nul] = { (guint8)(sizeof nul) };
+    memcpy(buf + 8, nul, sizeof nul);
+    g_autofree char *pn = write_file("nul_byte", buf, sizeof buf);
+    RG_EXPECT_ERROR(ok, "nul byte", rg_safetensors_open(pn, &err_), RG_ERROR_FORMAT, "is a NUL");
+
+    /* 200,000 levels crash json-glib's parser; here they are an error */
+    const gsize deep = 200000;
+    g_autofree char *brackets = g_malloc(deep + 1);
+    memset(brackets, '[', deep);
+    brackets[deep] = 0;
+    g_autofree char *pd = file_with_header("very_deep", brackets, 0);
+    RG_EXPECT_ERROR(ok, "200000 levels", rg_safetensors_open(pd, &err_), RG_ERROR_FORMAT, "deeper than");
+
+    /* touching ranges, an empty tensor inside another's range and a gap are fine */
+    g_autofree char *pt = file_with_header(
+        "touching",
+        "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, "
+        "\"e\": {\"dtype\": \"F32\", \"shape\": [0], \"data_offsets\": [4, 4]}, "
+        "\"b\": {\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [8, 12]}, "
+        "\"c\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [16, 20]}}",
+        20);
+    GError *e = NULL;
+    g_autoptr(rg_safetensors) st = rg_safetensors_open(pt, &e);
+    gboolean fine = st && !e && rg_safetensors_count(st) == 4;
+    g_clear_error(&e);
+    g_print("%s touching ranges, empty tensors and gaps are accepted\n", fine ? "OK" : "NOT OK");
+    return ok && fine;
+}
+
+static int n_warnings;
+static char *last_warning;
+
+static void count_warning(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
+{
+    n_warnings++;
+    g_free(last_warning);
+    last_warning = g_strdup(message);
+}
+
+/* F16/BF16 convert exactly over many parallel blocks; NaN and Inf warn once
+ * per file, naming the first tensor; clean files do not warn. */
+static gboolean float_loading(void)
+{
+    gboolean ok = TRUE;
+    const int64_t n = 300001; /* past the parallel threshold, not a multiple of the block */
+    g_autofree guint16 *h = g_new(guint16, n);
+    g_autofree guint16 *b = g_new(guint16, n);
+    g_autofree float *f = g_new(float, n);
+    for (int64_t i = 0; i < n; i++) {
+        f[i] = (float)((i % 2001) - 1000) * 0.37f + (float)i * 1e-3f;
+        h[i] = (guint16)((i * 2654435761u) >> 7) & 0x7bff; /* every finite pattern, subnormals too */
+        b[i] = (guint16)((i * 40503u) & 0x7f7f);
+    }
+    const char *names[3] = { "f32", "f16", "bf16" }, *dtypes[3] = { "F32", "F16", "BF16" };
+    int64_t lens[3] = { n, n, n };
+    const void *data[3] = { f, h, b };
+    guint handler = g_log_set_handler("Readout-core", G_LOG_LEVEL_WARNING, count_warning, NULL);
+    GError *e = NULL;
+    for (int odd = 0; odd < 2; odd++) {
+        g_autofree char *p = file_with_tensors(odd ? "floats_odd" : "floats", 3, names, dtypes, lens, data, odd);
+        g_autoptr(rg_safetensors) st = rg_safetensors_open(p, &e);
+        rg_assert_no_error(e);
+        for (int k = 0; k < 3; k++) {
+            g_autoptr(rg_tensor) t = rg_safetensors_load(st, names[k], &e);
+            rg_assert_no_error(e);
+            const float *v = rg_tensor_data_f32(t);
+            int64_t wrong = -1;
+            for (int64_t i = 0; i < n && wrong < 0; i++) {
+                float want = k == 0 ? f[i] : k == 1 ? rg_f16_to_f32(h[i]) : rg_bf16_to_f32(b[i]);
+                if (memcmp(&want, &v[i], 4))
+                    wrong = i;
+            }
+            g_print("%s %s loads bit-exact (%" G_GINT64_FORMAT " elements, %s addresses)\n", wrong < 0 ? "OK" : "NOT OK",
+                    names[k], n, odd ? "odd" : "even");
+            ok &= wrong < 0;
+        }
+    }
+    ok &= n_warnings == 0;
+
+    /* NaN in the last element of one F16 tensor, Inf in a BF16 one, NaN in F32 */
+    h[n - 1] = 0x7e00;
+    b[17] = 0xff80;
+    f[123456] = NAN;
+    g_autofree char *pb = file_with_tensors("nonfinite", 3, names, dtypes, lens, data, TRUE);
+    g_autoptr(rg_safetensors) bad = rg_safetensors_open(pb, &e);
+    rg_assert_no_error(e);
+    for (int k = 2; k >= 0; k--) {
+        g_autoptr(rg_tensor) t = rg_safetensors_load(bad, names[k], &e);
+        rg_assert_no_error(e);
+        ok &= t != NULL;
+    }
+    gboolean once = n_warnings == 1 && last_warning && strstr(last_warning, "\"bf16\"") &&
+                    strstr(last_warning, "NaN or infinite") && strstr(last_warning, pb);
+    g_print("%s non-finite values warn once per file: %d warning(s): %s\n", once ? "OK" : "NOT OK", n_warnings,
+            last_warning ? last_warning : "");
+    /* a second file warns again */
+    const char *one[1] = { "f16" }, *one_dt[1] = { "F16" };
+    const void *one_data[1] = { h };
+    g_autofree char *pc = file_with_tensors("nonfinite2", 1, one, one_dt, lens, one_data, FALSE);
+    g_autoptr(rg_safetensors) bad2 = rg_safetensors_open(pc, &e);
+    rg_assert_no_error(e);
+    g_autoptr(rg_tensor) t2 = rg_safetensors_load(bad2, "f16", &e);
+    rg_assert_no_error(e);
+    gboolean again = t2 && n_warnings == 2 && strstr(last_warning, "\"f16\"");
+    g_print("%s another file warns again: %s\n", again ? "OK" : "NOT OK", last_warning);
+    g_log_remove_handler("Readout-core", handler);
+    g_clear_pointer(&last_warning, g_free);
+    return ok && once && again;
+}
+
 int main(void)
 {
     tmp_dir = g_dir_make_tmp("rg-safetensors-XXXXXX", NULL);
     gboolean ok = round_trip();
     ok &= corrupt_files();
+    ok &= hostile_headers();
+    ok &= float_loading();
     g_autoptr(GDir) d = g_dir_open(tmp_dir, 0, NULL);
     for (const char *n; (n = g_dir_read_name(d));) {
         g_autofree char *p = g_build_filename(tmp_dir, n, NULL);

@@ -251,6 +251,10 @@ RG_API rg_tensor *rg_layer_norm(rg_ctx *ctx, rg_tensor *x, rg_tensor *weight, rg
  * it in blocks. */
 RG_API rg_tensor *rg_attention(rg_ctx *ctx, rg_tensor *q, rg_tensor *k, rg_tensor *v, int heads, float scale,
                                GError **error);
+/* rg_attention with a causal mask, as CLIP's text encoder: query i attends to
+ * keys 0..i only. Needs Tq == Tk (else RG_ERROR_SHAPE). */
+RG_API rg_tensor *rg_attention_causal(rg_ctx *ctx, rg_tensor *q, rg_tensor *k, rg_tensor *v, int heads,
+                                      float scale, GError **error);
 
 /* Resampling of (N, C, H, W). */
 RG_API rg_tensor *rg_upsample_nearest2x(rg_ctx *ctx, rg_tensor *x, GError **error);
