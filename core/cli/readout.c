@@ -4,6 +4,7 @@
  *   readout info       version, backends, CPU features, threads, BLAS
  *   readout inspect    what a model file or folder is (cli/inspect.c)
  *   readout tokenize   CLIP token ids of prompts (cli/tokenize.c)
+ *   readout probe      run a model component on given tensors (cli/probe.c)
  * Each further subcommand lives in its own file under core/cli/.
  */
 #include <locale.h>
@@ -47,6 +48,7 @@ static int cmd_info(int argc, char **argv)
 
 int rg_cli_inspect(int argc, char **argv);  /* core/cli/inspect.c */
 int rg_cli_tokenize(int argc, char **argv); /* core/cli/tokenize.c */
+int rg_cli_probe(int argc, char **argv);    /* core/cli/probe.c */
 
 static const struct {
     const char *name;
@@ -56,6 +58,7 @@ static const struct {
     { "info", cmd_info, "print version, backends, CPU features, threads and BLAS" },
     { "inspect", rg_cli_inspect, "say what a model file or folder is, or why it is not usable" },
     { "tokenize", rg_cli_tokenize, "print the 77 CLIP token ids of each prompt" },
+    { "probe", rg_cli_probe, "run the UNet, VAE or text encoder on given tensors, save the outputs" },
 };
 
 static void usage(FILE *f)
