@@ -95,6 +95,13 @@ static inline float vm_exp_neg(float x)
     return vm_select(x < VM_EXP_LO, 0.0f, y);
 }
 
+/* exp(x) over the whole float range: +inf above VM_EXP_HI, 0 below VM_EXP_LO,
+ * NaN for NaN. */
+static inline float vm_exp(float x)
+{
+    return vm_select(x > VM_EXP_HI, INFINITY, vm_exp_neg(x));
+}
+
 /* The largest of x[0..n), -inf when n = 0; NaN entries are skipped (x > m is
  * false for them), so the result is the same in every lane order. Sixteen
  * running maxima in a fixed-length inner loop, which GCC (with the pragma)

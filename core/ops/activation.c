@@ -160,10 +160,15 @@ RG_CLONES static void unary_forward_loop(rg_unary_kind kind, float *out, const f
         for (int64_t i = 0; i < n; i++)
             out[i] = vm_tanh(inp[i]);
         break;
+    case RG_UNARY_EXP:
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            out[i] = vm_exp(inp[i]);
+        break;
     }
 }
 
-/* saved is the forward input, or its output for tanh */
+/* saved is the forward input, or its output for tanh and exp */
 RG_CLONES static void unary_backward_loop(rg_unary_kind kind, float *dinp, const float *dout, const float *saved,
                                           int64_t n)
 {
@@ -197,6 +202,12 @@ RG_CLONES static void unary_backward_loop(rg_unary_kind kind, float *dinp, const
 #pragma omp simd simdlen(16)
         for (int64_t i = 0; i < n; i++)
             dinp[i] = dout[i] * (1.0f - saved[i] * saved[i]);
+        break;
+    case RG_UNARY_EXP:
+        /* forward: y = exp(x)  =>  dy/dx = y */
+#pragma omp simd simdlen(16)
+        for (int64_t i = 0; i < n; i++)
+            dinp[i] = dout[i] * saved[i];
         break;
     }
 }
@@ -259,7 +270,7 @@ rg_status rg_cpu_unary_forward(rg_backend *backend, const void *params, rg_tenso
     float *out = rg_tensor_data_f32(t[0]);       // (n)
     const float *inp = rg_tensor_data_f32(t[1]); // (n)
     int64_t n = rg_tensor_numel(t[0]);
-    if ((unsigned)kind > RG_UNARY_TANH)
+    if ((unsigned)kind > RG_UNARY_EXP)
         return RG_STATUS_UNSUPPORTED;
     int64_t blocks = (n + RG_BLOCK - 1) / RG_BLOCK;
 #pragma omp parallel for schedule(static) if (n > RG_PAR_MIN)
@@ -276,9 +287,9 @@ rg_status rg_cpu_unary_backward(rg_backend *backend, const void *params, rg_tens
     rg_unary_kind kind = ((const rg_unary_params *)params)->kind;
     float *dinp = rg_tensor_data_f32(t[0]);        // (n)
     const float *dout = rg_tensor_data_f32(t[1]);  // (n)
-    const float *saved = rg_tensor_data_f32(t[2]); // (n) inp, or out for tanh
+    const float *saved = rg_tensor_data_f32(t[2]); // (n) inp, or out for tanh and exp
     int64_t n = rg_tensor_numel(t[0]);
-    if ((unsigned)kind > RG_UNARY_TANH)
+    if ((unsigned)kind > RG_UNARY_EXP)
         return RG_STATUS_UNSUPPORTED;
     int64_t blocks = (n + RG_BLOCK - 1) / RG_BLOCK;
 #pragma omp parallel for schedule(static) if (n > RG_PAR_MIN)
@@ -423,7 +434,7 @@ static rg_tensor *unary(rg_ctx *ctx, rg_tensor *x, rg_unary_kind kind, const cha
     if (out && rg_autograd_wants(ctx, &x, 1)) {
         rg_node *node = rg_autograd_record(ctx, name, unary_backward, &x, 1, &out, 1);
         /* tanh differentiates from its output, the others from their input */
-        rg_node_save(node, 0, kind == RG_UNARY_TANH ? out : xc);
+        rg_node_save(node, 0, kind == RG_UNARY_TANH || kind == RG_UNARY_EXP ? out : xc);
         *rg_node_params(node, rg_unary_params) = p;
     }
     return out;
@@ -452,6 +463,11 @@ rg_tensor *rg_relu(rg_ctx *ctx, rg_tensor *x, GError **error)
 rg_tensor *rg_tanh(rg_ctx *ctx, rg_tensor *x, GError **error)
 {
     return unary(ctx, x, RG_UNARY_TANH, "tanh", error);
+}
+
+rg_tensor *rg_exp(rg_ctx *ctx, rg_tensor *x, GError **error)
+{
+    return unary(ctx, x, RG_UNARY_EXP, "exp", error);
 }
 
 static gboolean geglu_backward(rg_ctx *ctx, rg_node *node, rg_tensor *const *dout, rg_tensor **din, GError **error)

@@ -7,7 +7,7 @@
  * RG_OP_UNARY       t = { out (n), inp (n) }            any shape, as flat arrays
  * RG_OP_UNARY_BACK  t = { dinp (n), dout (n), saved (n) }
  *     params = const rg_unary_params *. saved is the forward input, except
- *     for RG_UNARY_TANH where it is the forward output.
+ *     for RG_UNARY_TANH and RG_UNARY_EXP where it is the forward output.
  *
  * RG_OP_GEGLU       t = { out (R, D), inp (R, 2D) }
  * RG_OP_GEGLU_BACK  t = { dinp (R, 2D), dout (R, D), inp (R, 2D) }
@@ -28,6 +28,7 @@ typedef enum {
     RG_UNARY_QUICK_GELU = 2, /* x sigmoid(1.702 x) */
     RG_UNARY_RELU = 3,       /* max(x, 0) */
     RG_UNARY_TANH = 4,       /* tanh(x) */
+    RG_UNARY_EXP = 5,        /* exp(x) */
 } rg_unary_kind;
 
 typedef struct {

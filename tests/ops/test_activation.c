@@ -34,13 +34,14 @@ static const act_case cases[] = {
     { "softmax_1", rg_softmax, 0, 0, 0 },     // (5,1)
     { "softmax_big", rg_softmax, 0, 0, 0 },   // (4,40,60): multithreaded
     { "softmax_slice", rg_softmax, 1, 2, 25 }, // columns [2,27) of (4,30)
+    { "exp", rg_exp, 0, 0, 0 },               // (3,37) with 0, -20, 20
 };
 
 /* Every function once, for gradient checks and bad input. */
 static const act_case functions[] = {
     { "silu", rg_silu, 0, 0, 0 }, { "gelu", rg_gelu, 0, 0, 0 }, { "quick_gelu", rg_quick_gelu, 0, 0, 0 },
     { "relu", rg_relu, 0, 0, 0 }, { "tanh", rg_tanh, 0, 0, 0 },   { "geglu", rg_geglu, 0, 0, 0 },
-    { "softmax", rg_softmax, 0, 0, 0 },
+    { "softmax", rg_softmax, 0, 0, 0 }, { "exp", rg_exp, 0, 0, 0 },
 };
 
 static rg_tensor *apply(rg_ctx *ctx, const act_case *c, rg_tensor *inp, GError **error)
@@ -429,6 +430,23 @@ static gboolean bad_inputs(void)
     return ok;
 }
 
+/* exp over the whole float range: overflow to +inf, underflow to 0, NaN stays. */
+static gboolean exp_special(void)
+{
+    GError *error = NULL;
+    const float in[8] = { -INFINITY, -104.0f, -87.0f, 0.0f, 88.7f, 89.0f, INFINITY, NAN };
+    int64_t n = 8;
+    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
+    g_autoptr(rg_tensor) x = rg_tensor_new_from_data(RG_DTYPE_F32, 1, &n, in, &error);
+    g_autoptr(rg_tensor) y = rg_exp(ctx, x, &error);
+    rg_assert_no_error(error);
+    const float *p = rg_tensor_data_f32(y);
+    gboolean ok = p[0] == 0.0f && p[1] == 0.0f && fabs(p[2] / exp((double)in[2]) - 1) < 1e-6 && p[3] == 1.0f &&
+                  fabs(p[4] / exp((double)in[4]) - 1) < 1e-6 && isinf(p[5]) && isinf(p[6]) && isnan(p[7]);
+    g_print("%s exp of -inf, underflow, 0, overflow, +inf and NaN\n", ok ? "OK" : "NOT OK");
+    return ok;
+}
+
 int main(void)
 {
     gboolean ok = TRUE;
@@ -440,6 +458,7 @@ int main(void)
     ok &= accuracy_sweep();
     ok &= special_values();
     ok &= softmax_special();
+    ok &= exp_special();
     ok &= thread_invariance();
     ok &= bad_inputs();
     g_print(ok ? "ALL OK test_activation\n" : "FAILED test_activation\n");

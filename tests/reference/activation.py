@@ -65,6 +65,11 @@ def main():
     # non-contiguous: columns [2, 27) of a (4, 30) tensor
     run(cases, "softmax_slice", softmax, torch.randn(4, 30).float(), view=lambda x: x[:, 2:27])
 
+    # added last so that the cases above keep their random draws
+    x = (torch.randn(3, 37) * 3.0).float()
+    x[0, :3] = torch.tensor([0.0, -20.0, 20.0])
+    run(cases, "exp", torch.exp, x)
+
     out = os.path.join(os.path.dirname(__file__), "golden", "activation.safetensors")
     cases.save(out, "tests/reference/activation.py", SEED)
 

@@ -219,6 +219,7 @@ RG_API rg_tensor *rg_gelu(rg_ctx *ctx, rg_tensor *x, GError **error);
 RG_API rg_tensor *rg_quick_gelu(rg_ctx *ctx, rg_tensor *x, GError **error);
 RG_API rg_tensor *rg_relu(rg_ctx *ctx, rg_tensor *x, GError **error);
 RG_API rg_tensor *rg_tanh(rg_ctx *ctx, rg_tensor *x, GError **error);
+RG_API rg_tensor *rg_exp(rg_ctx *ctx, rg_tensor *x, GError **error);
 /* (..., 2D) -> (..., D): first half * gelu(second half), as diffusers' GEGLU. */
 RG_API rg_tensor *rg_geglu(rg_ctx *ctx, rg_tensor *x, GError **error);
 /* Softmax along the last dimension. */

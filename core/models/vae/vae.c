@@ -5,7 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "autograd/tape_impl.h"
 #include "models/vae/vae_impl.h"
 
 /* ---- construction -------------------------------------------------------- */
@@ -242,33 +241,6 @@ gboolean rg_vae_encode(rg_vae *v, rg_ctx *ctx, rg_tensor *image, rg_tensor **mea
 
 /* ---- sample -------------------------------------------------------------- */
 
-/* std = exp(0.5 logvar): the engine has no exp operation, so this one is
- * local (host memory; on the latent only). Backward: d logvar = dout * 0.5 std. */
-static gboolean exp_half_backward(rg_ctx *ctx, rg_node *node, rg_tensor *const *dout, rg_tensor **din,
-                                  GError **error)
-{
-    g_autoptr(rg_tensor) g = rg_mul(ctx, dout[0], node->saved[0], error); // dout * std
-    din[0] = g ? rg_scale(ctx, g, 0.5f, 0.0f, error) : NULL;
-    return din[0] != NULL;
-}
-
-static rg_tensor *exp_half(rg_ctx *ctx, rg_tensor *x, GError **error)
-{
-    g_autoptr(rg_tensor) xc = rg_tensor_contiguous_copy(x, error);
-    rg_tensor *out = xc ? rg_tensor_new_uninit(RG_DTYPE_F32, x->ndim, x->shape, error) : NULL;
-    if (!out)
-        return NULL;
-    const float *p = rg_tensor_data_f32(xc);
-    float *q = rg_tensor_data_f32(out);
-    for (int64_t i = 0; i < rg_tensor_numel(out); i++)
-        q[i] = expf(0.5f * p[i]);
-    if (rg_autograd_wants(ctx, &x, 1)) {
-        rg_node *node = rg_autograd_record(ctx, "vae_exp_half", exp_half_backward, &x, 1, &out, 1);
-        rg_node_save(node, 0, out);
-    }
-    return out;
-}
-
 rg_tensor *rg_vae_sample(rg_ctx *ctx, rg_tensor *mean, rg_tensor *logvar, rg_tensor *noise, GError **error)
 {
     g_return_val_if_fail(ctx != NULL, NULL);
@@ -290,7 +262,8 @@ rg_tensor *rg_vae_sample(rg_ctx *ctx, rg_tensor *mean, rg_tensor *logvar, rg_ten
                     "vae_sample: mean %s, logvar %s and noise %s must have the same shape", sm, sl, sn);
         return NULL;
     }
-    rg_tensor *h = exp_half(ctx, logvar, error);               // std
+    rg_tensor *h = rg_scale(ctx, logvar, 0.5f, 0.0f, error);   // 0.5 logvar
+    h = h ? then(h, rg_exp(ctx, h, error)) : NULL;             // std
     h = h ? then(h, rg_mul(ctx, h, noise, error)) : NULL;      // std * noise
     return h ? then(h, rg_add(ctx, mean, h, error)) : NULL;    // mean + std * noise
 }
