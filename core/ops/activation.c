@@ -433,7 +433,7 @@ static rg_tensor *unary(rg_ctx *ctx, rg_tensor *x, rg_unary_kind kind, const cha
     rg_tensor *out = run_forward(ctx, RG_OP_UNARY, &p, x, x->ndim, x->shape, &xc, error);
     if (out && rg_autograd_wants(ctx, &x, 1)) {
         rg_node *node = rg_autograd_record(ctx, name, unary_backward, &x, 1, &out, 1);
-        /* tanh differentiates from its output, the others from their input */
+        /* tanh and exp differentiate from their output, the others from their input */
         rg_node_save(node, 0, kind == RG_UNARY_TANH || kind == RG_UNARY_EXP ? out : xc);
         *rg_node_params(node, rg_unary_params) = p;
     }
