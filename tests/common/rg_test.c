@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+int rg_test_failures = 0;
+
 rg_safetensors *rg_test_golden(const char *family)
 {
     g_autofree char *name = g_strdup_printf("%s.safetensors", family);

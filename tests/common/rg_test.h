@@ -92,3 +92,14 @@ gboolean rg_expect_error(const char *what, gpointer result, GError *error, int c
         gpointer result_ = (gpointer)(call);                                         \
         (ok) &= rg_expect_error_full((what), result_, err_, (code), (op), (needle)); \
     } while (0)
+
+/* Failed RG_CHECKs so far, for tests that count instead of stopping. */
+extern int rg_test_failures;
+/* Counts and reports (file, line, expression) a condition that does not hold. */
+#define RG_CHECK(cond)                                                            \
+    do {                                                                          \
+        if (!(cond)) {                                                            \
+            g_printerr("NOT OK %s:%d: %s\n", __FILE__, __LINE__, #cond);          \
+            rg_test_failures++;                                                   \
+        }                                                                         \
+    } while (0)

@@ -9,16 +9,6 @@
 
 #include "rg_test.h"
 
-static int failures = 0;
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            g_printerr("NOT OK %s:%d: %s\n", __FILE__, __LINE__, #cond);                                               \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
-
 /* ---- parity with PyTorch ---------------------------------------------------- */
 
 typedef struct {
@@ -66,7 +56,7 @@ static void check_case(rg_safetensors *golden, const golden_case *gc, const gboo
     if (strided_q) {
         q = rg_slice(ctx, wide, 2, 0, qs[2], &error);
         rg_assert_no_error(error);
-        CHECK(!rg_tensor_is_contiguous(q));
+        RG_CHECK(!rg_tensor_is_contiguous(q));
     } else {
         q = rg_tensor_ref(q0);
     }
@@ -78,18 +68,18 @@ static void check_case(rg_safetensors *golden, const golden_case *gc, const gboo
     g_autofree char *label =
         g_strdup_printf("%s%s want=%d%d%d", gc->name, strided_q ? " strided-q" : "", want[0], want[1], want[2]);
     g_autofree char *lo = g_strdup_printf("%s out", label);
-    CHECK(rg_check_tensor(lo, out, out_ref, gc->out_atol, 1e-4));
+    RG_CHECK(rg_check_tensor(lo, out, out_ref, gc->out_atol, 1e-4));
 
     if (!(want[0] || want[1] || want[2])) {
-        CHECK(rg_tape_size(tape) == 0);
+        RG_CHECK(rg_tape_size(tape) == 0);
         return;
     }
-    CHECK(rg_tape_backward_with(ctx, tape, 1, &out, &dout, &error));
+    RG_CHECK(rg_tape_backward_with(ctx, tape, 1, &out, &dout, &error));
     rg_assert_no_error(error);
     for (int i = 0; i < 3; i++) {
         rg_tensor *g = rg_tensor_get_grad(leaves[i]);
         if (!want[i]) {
-            CHECK(g == NULL);
+            RG_CHECK(g == NULL);
             continue;
         }
         g_autoptr(rg_tensor) ref = rg_test_load(golden, gc->name, grad_names[i]);
@@ -99,10 +89,10 @@ static void check_case(rg_safetensors *golden, const golden_case *gc, const gboo
             g_autoptr(rg_tensor) gq = rg_tensor_view(g, 3, qs, rg_tensor_strides(g), 0);
             g_autoptr(rg_tensor) gz = rg_tensor_view(g, 3, qs, rg_tensor_strides(g), qs[2]);
             g_autoptr(rg_tensor) zero = rg_tensor_new(RG_DTYPE_F32, 3, qs, &error);
-            CHECK(rg_check_tensor(lg, gq, ref, gc->grad_atol, 1e-4));
-            CHECK(rg_check_tensor("  unused channels of the wide q", gz, zero, 0, 0));
+            RG_CHECK(rg_check_tensor(lg, gq, ref, gc->grad_atol, 1e-4));
+            RG_CHECK(rg_check_tensor("  unused channels of the wide q", gz, zero, 0, 0));
         } else {
-            CHECK(rg_check_tensor(lg, g, ref, gc->grad_atol, 1e-4));
+            RG_CHECK(rg_check_tensor(lg, g, ref, gc->grad_atol, 1e-4));
         }
     }
 }
@@ -136,7 +126,7 @@ static void gradcheck(const char *label, int64_t b, int64_t tq, int64_t tk, int 
     attn_args a = {heads, scale, causal};
     /* f32 outputs summed in double: central differences with eps 1e-2 carry ~1e-4 rounding noise
        and O(eps^2) truncation */
-    CHECK(rg_gradcheck(label, attn_fn, &a, in, 3, check, 1e-2, 2e-3, 2e-2, 64));
+    RG_CHECK(rg_gradcheck(label, attn_fn, &a, in, 3, check, 1e-2, 2e-3, 2e-2, 64));
 }
 
 /* ---- bad inputs ------------------------------------------------------------- */
@@ -234,10 +224,10 @@ int main(void)
     gradcheck("causal B=2 T=5 H=2 D=3", 2, 5, 5, 2, 3, 0.0f, TRUE);
     gradcheck("causal scale=0.8 B=1 T=7 H=1 D=4", 1, 7, 7, 1, 4, 0.8f, TRUE);
 
-    CHECK(bad_inputs());
+    RG_CHECK(bad_inputs());
 
-    if (failures) {
-        g_printerr("test_attention: %d failures\n", failures);
+    if (rg_test_failures) {
+        g_printerr("test_attention: %d failures\n", rg_test_failures);
         return 1;
     }
     g_print("test_attention: all OK\n");

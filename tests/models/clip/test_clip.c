@@ -16,16 +16,6 @@
 #include "models/clip/clip_internal.h"
 #include "rg_test.h"
 
-static int failures = 0;
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            g_printerr("NOT OK %s:%d: %s\n", __FILE__, __LINE__, #cond);                                               \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
-
 /* The config of tests/reference/clip.py. */
 static rg_clip_text_config small_config(rg_clip_activation act)
 {
@@ -66,7 +56,7 @@ static void check_golden(rg_safetensors *golden, rg_clip_text *m, const char *id
     g_autoptr(rg_tensor) out = rg_clip_text_forward(m, ctx, ids, &error);
     rg_assert_no_error(error);
     g_autofree char *label = g_strdup_printf("%s last_hidden_state", out_case);
-    CHECK(rg_check_tensor(label, out, ref, ATOL, RTOL));
+    RG_CHECK(rg_check_tensor(label, out, ref, ATOL, RTOL));
 }
 
 /* The ids as a non-contiguous view (every other column of a wider tensor),
@@ -87,17 +77,17 @@ static void check_strided_and_tape(rg_safetensors *golden, rg_clip_text *m)
     }
     int64_t strides[2] = {2 * s[1], 2};
     g_autoptr(rg_tensor) view = rg_tensor_view(wide, 2, s, strides, 0);
-    CHECK(!rg_tensor_is_contiguous(view));
+    RG_CHECK(!rg_tensor_is_contiguous(view));
 
     g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
     g_autoptr(rg_tape) tape = rg_tape_new();
     rg_ctx_set_tape(ctx, tape);
     g_autoptr(rg_tensor) out = rg_clip_text_forward(m, ctx, view, &error);
     rg_assert_no_error(error);
-    CHECK(rg_ctx_get_tape(ctx) == tape); /* given back */
+    RG_CHECK(rg_ctx_get_tape(ctx) == tape); /* given back */
     rg_ctx_set_tape(ctx, NULL);
-    CHECK(rg_check_tensor("strided ids, tape attached", out, ref, ATOL, RTOL));
-    CHECK(rg_tape_size(tape) == 0);
+    RG_CHECK(rg_check_tensor("strided ids, tape attached", out, ref, ATOL, RTOL));
+    RG_CHECK(rg_tape_size(tape) == 0);
 }
 
 /* 1 and 2 threads give the same bits. */
@@ -114,7 +104,7 @@ static void check_threads(rg_safetensors *golden, rg_clip_text *m)
     g_autoptr(rg_tensor) b = rg_clip_text_forward(m, ctx, ids, &error);
     rg_assert_no_error(error);
     rg_set_num_threads(threads);
-    CHECK(rg_check_tensor("1 vs 2 threads", a, b, 0, 0));
+    RG_CHECK(rg_check_tensor("1 vs 2 threads", a, b, 0, 0));
 }
 
 /* ---- bad weights and ids ------------------------------------------------------ */
@@ -132,7 +122,7 @@ static rg_weights *weights_with(const char *name, const char *stored)
         g_autofree char *st = g_strconcat("weights.", strcmp(n, name) == 0 ? stored : n, NULL);
         if (strcmp(n, name) == 0 && !stored)
             continue;
-        CHECK(rg_weights_add(w, n, CLIP_GOLDEN, st, &error));
+        RG_CHECK(rg_weights_add(w, n, CLIP_GOLDEN, st, &error));
         rg_assert_no_error(error);
     }
     return w;
@@ -246,30 +236,30 @@ static void config_tests(void)
     rg_assert_no_error(error);
     rg_clip_text_config sd15, c;
     rg_clip_text_config_init_sd15(&sd15);
-    CHECK(sd15.vocab_size == 49408 && sd15.hidden_size == 768 && sd15.num_layers == 12 && sd15.num_heads == 12 &&
+    RG_CHECK(sd15.vocab_size == 49408 && sd15.hidden_size == 768 && sd15.num_layers == 12 && sd15.num_heads == 12 &&
           sd15.intermediate_size == 3072 && sd15.max_positions == 77 && sd15.activation == RG_CLIP_ACT_QUICK_GELU &&
           sd15.layer_norm_eps == 1e-5f);
-    CHECK(rg_clip_text_config_validate(&sd15, NULL));
+    RG_CHECK(rg_clip_text_config_validate(&sd15, NULL));
 
     memset(&c, 0, sizeof c);
-    CHECK(load_json(dir, sd15_json, &c, &error));
+    RG_CHECK(load_json(dir, sd15_json, &c, &error));
     rg_assert_no_error(error);
-    CHECK(same_config(&c, &sd15));
+    RG_CHECK(same_config(&c, &sd15));
     g_print("OK config.json of SD1.5\n");
 
     /* a CLIPConfig holding the text tower's config; SD2's OpenCLIP-H (gelu, 1024 wide, 23 layers) */
-    CHECK(load_json(dir,
+    RG_CHECK(load_json(dir,
                     "{\"model_type\": \"clip\", \"text_config\": {\"hidden_act\": \"gelu\", \"hidden_size\": 1024,"
                     " \"intermediate_size\": 4096, \"num_attention_heads\": 16, \"num_hidden_layers\": 23,"
                     " \"layer_norm_eps\": 1e-05}, \"vision_config\": {}}",
                     &c, &error));
     rg_assert_no_error(error);
-    CHECK(c.activation == RG_CLIP_ACT_GELU && c.hidden_size == 1024 && c.num_layers == 23 && c.num_heads == 16 &&
+    RG_CHECK(c.activation == RG_CLIP_ACT_GELU && c.hidden_size == 1024 && c.num_layers == 23 && c.num_heads == 16 &&
           c.vocab_size == 49408 && c.max_positions == 77);
     /* absent keys: CLIPTextConfig's defaults */
-    CHECK(load_json(dir, "{\"hidden_size\": 64.0}", &c, &error));
+    RG_CHECK(load_json(dir, "{\"hidden_size\": 64.0}", &c, &error));
     rg_assert_no_error(error);
-    CHECK(c.hidden_size == 64 && c.num_heads == 8 && c.intermediate_size == 2048 && c.num_layers == 12 &&
+    RG_CHECK(c.hidden_size == 64 && c.num_heads == 8 && c.intermediate_size == 2048 && c.num_layers == 12 &&
           c.activation == RG_CLIP_ACT_QUICK_GELU && c.layer_norm_eps == 1e-5f);
     g_print("OK config.json: text_config, defaults\n");
 
@@ -310,8 +300,8 @@ static void config_tests(void)
     RG_EXPECT_ERROR_FULL(ok, "a vision tower",
                          load_json(dir, "{\"model_type\": \"clip_vision_model\"}", &c, &err_) ? &c : NULL,
                          RG_ERROR_FORMAT, op, "clip_vision_model");
-    CHECK(ok);
-    CHECK(same_config(&c, &before)); /* failures leave the config as it was */
+    RG_CHECK(ok);
+    RG_CHECK(same_config(&c, &before)); /* failures leave the config as it was */
 
     g_autofree char *path = g_build_filename(dir, "config.json", NULL);
     g_remove(path);
@@ -337,7 +327,7 @@ static void check_golden_names(rg_safetensors *golden)
     GError *error = NULL;
     rg_clip_text_config c = small_config(RG_CLIP_ACT_QUICK_GELU);
     g_autoptr(GPtrArray) want = g_ptr_array_new_with_free_func(g_free);
-    CHECK(rg_clip_text_required_tensors(&c, collect, want, &error));
+    RG_CHECK(rg_clip_text_required_tensors(&c, collect, want, &error));
     rg_assert_no_error(error);
     g_ptr_array_add(want, g_strdup("text_model.embeddings.position_ids\t1x77"));
     g_autoptr(GHashTable) have = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -348,7 +338,7 @@ static void check_golden_names(rg_safetensors *golden)
         rg_dtype dt;
         int nd;
         int64_t shape[RG_MAX_DIMS];
-        CHECK(rg_safetensors_info(golden, n, &dt, &nd, shape));
+        RG_CHECK(rg_safetensors_info(golden, n, &dt, &nd, shape));
         g_autoptr(GPtrArray) one = g_ptr_array_new_with_free_func(g_free);
         collect(n + strlen("weights."), nd, shape, one);
         g_hash_table_add(have, g_strdup(one->pdata[0]));
@@ -360,7 +350,7 @@ static void check_golden_names(rg_safetensors *golden)
             same = FALSE;
         }
     }
-    CHECK(same);
+    RG_CHECK(same);
     if (same)
         g_print("OK golden state_dict names and shapes = the %u requested tensors + position_ids\n", want->len - 1);
 }
@@ -389,16 +379,16 @@ static int sd15_names(void)
     rg_clip_text_config_init_sd15(&c);
     g_autoptr(GPtrArray) got = g_ptr_array_new_with_free_func(g_free);
     GError *error = NULL;
-    CHECK(rg_clip_text_required_tensors(&c, collect, got, &error));
+    RG_CHECK(rg_clip_text_required_tensors(&c, collect, got, &error));
     rg_assert_no_error(error);
-    CHECK(want->len == 196); /* spec §4.1: 196 tensors */
-    CHECK(got->len == want->len);
+    RG_CHECK(want->len == 196); /* spec §4.1: 196 tensors */
+    RG_CHECK(got->len == want->len);
     int64_t params = 0;
     for (guint i = 0; i < MIN(got->len, want->len); i++) {
         if (strcmp(got->pdata[i], want->pdata[i]) != 0) {
             g_printerr("NOT OK row %u: requested \"%s\", the TSV has \"%s\"\n", i, (char *)got->pdata[i],
                        (char *)want->pdata[i]);
-            failures++;
+            rg_test_failures++;
             break;
         }
         int64_t n = 1;
@@ -407,9 +397,9 @@ static int sd15_names(void)
             n *= g_ascii_strtoll(dims[d], NULL, 10);
         params += n;
     }
-    CHECK(params == 123060480); /* spec §4.1 */
-    if (failures) {
-        g_printerr("test_clip --sd15-names: %d failures\n", failures);
+    RG_CHECK(params == 123060480); /* spec §4.1 */
+    if (rg_test_failures) {
+        g_printerr("test_clip --sd15-names: %d failures\n", rg_test_failures);
         return 1;
     }
     g_print("OK SD1.5 text encoder: %u tensors, %" G_GINT64_FORMAT " parameters, names and shapes as the TSV\n",
@@ -431,14 +421,14 @@ int main(int argc, char **argv)
     check_golden(golden, mg, "main", "gelu");
     check_strided_and_tape(golden, m);
     check_threads(golden, m);
-    CHECK(rg_clip_text_get_config(m)->hidden_size == 32);
+    RG_CHECK(rg_clip_text_get_config(m)->hidden_size == 32);
 
-    CHECK(bad_weights());
-    CHECK(bad_ids(m));
+    RG_CHECK(bad_weights());
+    RG_CHECK(bad_ids(m));
     config_tests();
 
-    if (failures) {
-        g_printerr("test_clip: %d failures\n", failures);
+    if (rg_test_failures) {
+        g_printerr("test_clip: %d failures\n", rg_test_failures);
         return 1;
     }
     g_print("test_clip: all OK\n");
