@@ -33,6 +33,7 @@
 #include "readout/vae.h"
 
 int rg_cli_probe(int argc, char **argv);
+int rg_cli_probe_head(int argc, char **argv); /* core/cli/head.c */
 
 typedef struct {
     const char *what; /* "unet", "vae-encode", "vae-decode", "text" */
@@ -446,6 +447,8 @@ int rg_cli_probe(int argc, char **argv)
     g_autofree char *model = NULL, *inputs = NULL, *outputs_path = NULL, *prompt = NULL, *device = NULL;
     g_autofree char *tokenizer = NULL;
     int threads = 0;
+    if (argc >= 2 && !strcmp(argv[1], "head")) /* its own options: core/cli/head.c */
+        return rg_cli_probe_head(argc - 1, argv + 1);
     GOptionEntry entries[] = {
         {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Diffusers model folder or single .safetensors checkpoint",
          "PATH"},

@@ -5,6 +5,7 @@
  *   readout inspect    what a model file or folder is (cli/inspect.c)
  *   readout tokenize   CLIP token ids of prompts (cli/tokenize.c)
  *   readout probe      run a model component on given tensors (cli/probe.c)
+ *   readout drag, identity, pose, generate   the Readout Guidance jobs (cli/jobs.c)
  * Each further subcommand lives in its own file under core/cli/.
  */
 #include <locale.h>
@@ -49,6 +50,11 @@ static int cmd_info(int argc, char **argv)
 int rg_cli_inspect(int argc, char **argv);  /* core/cli/inspect.c */
 int rg_cli_tokenize(int argc, char **argv); /* core/cli/tokenize.c */
 int rg_cli_probe(int argc, char **argv);    /* core/cli/probe.c */
+int rg_cli_convert_head(int argc, char **argv); /* core/cli/head.c */
+int rg_cli_drag(int argc, char **argv);     /* core/cli/jobs.c */
+int rg_cli_identity(int argc, char **argv); /* core/cli/jobs.c */
+int rg_cli_pose(int argc, char **argv);     /* core/cli/jobs.c */
+int rg_cli_generate(int argc, char **argv); /* core/cli/jobs.c */
 
 static const struct {
     const char *name;
@@ -59,6 +65,11 @@ static const struct {
     { "inspect", rg_cli_inspect, "say what a model file or folder is, or why it is not usable" },
     { "tokenize", rg_cli_tokenize, "print the 77 CLIP token ids of each prompt" },
     { "probe", rg_cli_probe, "run the UNet, VAE or text encoder on given tensors, save the outputs" },
+    { "convert-head", rg_cli_convert_head, "convert a readout head (.pt) to Readout's safetensors format" },
+    { "drag", rg_cli_drag, "drag points of a picture to new places (Readout Guidance)" },
+    { "identity", rg_cli_identity, "a new picture that keeps a reference's appearance or person" },
+    { "pose", rg_cli_pose, "generate or fill a region following a pose map" },
+    { "generate", rg_cli_generate, "text to image, optionally guided by a spatial head's control map" },
 };
 
 static void usage(FILE *f)

@@ -5,6 +5,7 @@
 # tests/fuzz/meson.build declares, e.g.
 #   fuzz_safetensors  the safetensors reader (header JSON, offsets, dtypes)
 #   fuzz_model        model detection: layouts, name maps, config and index JSON
+#   fuzz_png          the PNG loader (libpng with our error handling and limits)
 # Usage: tests/fuzz/run.sh [SECONDS]   (from the repository root; needs clang)
 # FUZZ_BUILD names the build folder (default build-fuzz); FUZZ_TARGETS
 # ("safetensors model") picks targets.

@@ -128,6 +128,12 @@ RG_API gboolean rg_unet_forward(rg_unet *u, rg_ctx *ctx, rg_tensor *sample, rg_t
                                 rg_tensor *encoder_hidden_states, rg_tensor **eps, rg_tensor **features,
                                 GError **error);
 
+/* The UNet's time embedding of @timestep (B) or (1) F32:
+ * time_embedding(time_proj(t)) = linear_2(silu(linear_1(sinusoidal(t)))),
+ * (B, time_embedding_dim), before the SiLU the ResNets apply. Readout heads
+ * take it as their emb input (the official embed_timestep). */
+RG_API rg_tensor *rg_unet_time_embedding(rg_unet *u, rg_ctx *ctx, rg_tensor *timestep, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(rg_unet, rg_unet_free)
 
 G_END_DECLS

@@ -348,16 +348,22 @@ static gboolean check_inputs(rg_unet *u, rg_tensor *sample, rg_tensor *timestep,
     return TRUE;
 }
 
-/* silu(linear_2(silu(linear_1(timestep_embedding(t))))): (B, Temb), the
- * activated embedding every resnet projects. */
-static rg_tensor *time_embedding(rg_unet *u, rg_ctx *ctx, rg_tensor *timestep, GError **error)
+rg_tensor *rg_unet_time_embedding(rg_unet *u, rg_ctx *ctx, rg_tensor *timestep, GError **error)
 {
+    g_return_val_if_fail(u != NULL && ctx != NULL && timestep != NULL, NULL);
     const rg_unet_config *c = &u->config;
     g_autoptr(rg_tensor) s = rg_timestep_embedding(ctx, timestep, c->block_out_channels[0], c->flip_sin_to_cos,
                                                    c->freq_shift, error);
     g_autoptr(rg_tensor) t1 = s ? rg_linear(ctx, s, u->time1_w, u->time1_b, error) : NULL;
     g_autoptr(rg_tensor) a1 = t1 ? rg_silu(ctx, t1, error) : NULL;
-    g_autoptr(rg_tensor) t2 = a1 ? rg_linear(ctx, a1, u->time2_w, u->time2_b, error) : NULL;
+    return a1 ? rg_linear(ctx, a1, u->time2_w, u->time2_b, error) : NULL;
+}
+
+/* silu(rg_unet_time_embedding(t)): (B, Temb), the activated embedding every
+ * resnet projects. */
+static rg_tensor *time_embedding(rg_unet *u, rg_ctx *ctx, rg_tensor *timestep, GError **error)
+{
+    g_autoptr(rg_tensor) t2 = rg_unet_time_embedding(u, ctx, timestep, error);
     return t2 ? rg_silu(ctx, t2, error) : NULL;
 }
 

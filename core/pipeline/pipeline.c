@@ -1,0 +1,195 @@
+/* pipeline.c — loading a model for the jobs (UNet, VAE, text encoder,
+ * tokenizer), prompts, and the heads by role. */
+#include <string.h>
+
+#include "pipeline/pipeline_impl.h"
+#include "readout/model.h"
+
+static rg_unet *load_unet(rg_model *m, GError **error)
+{
+    rg_unet_config c;
+    g_autofree char *config = rg_model_config_path(m, "unet");
+    if (config ? !rg_unet_config_load(&c, config, error) : (rg_unet_config_init_sd15(&c), FALSE))
+        return NULL;
+    g_autoptr(rg_weights) w = rg_model_weights(m, "unet", error);
+    return w ? rg_unet_new(&c, w, error) : NULL;
+}
+
+static rg_vae *load_vae(rg_model *m, GError **error)
+{
+    rg_vae_config c;
+    g_autofree char *config = rg_model_config_path(m, "vae");
+    if (config ? !rg_vae_config_load(&c, config, error) : (rg_vae_config_init_sd15(&c), FALSE))
+        return NULL;
+    g_autoptr(rg_weights) w = rg_model_weights(m, "vae", error);
+    return w ? rg_vae_new(&c, w, error) : NULL;
+}
+
+static rg_clip_text *load_text(rg_model *m, GError **error)
+{
+    rg_clip_text_config c;
+    g_autofree char *config = rg_model_config_path(m, "text_encoder");
+    if (config ? !rg_clip_text_config_load(&c, config, error) : (rg_clip_text_config_init_sd15(&c), FALSE))
+        return NULL;
+    g_autoptr(rg_weights) w = rg_model_weights(m, "text_encoder", error);
+    return w ? rg_clip_text_new(&c, w, error) : NULL;
+}
+
+/* The model's tokenizer/ folder, else $READOUT_TOKENIZER_DIR (single-file
+ * checkpoints carry no vocabulary). */
+static rg_tokenizer *load_tokenizer(rg_model *m, const char *path, GError **error)
+{
+    g_autofree char *dir = rg_model_tokenizer_dir(m);
+    if (!dir && g_getenv("READOUT_TOKENIZER_DIR"))
+        dir = g_strdup(g_getenv("READOUT_TOKENIZER_DIR"));
+    if (!dir) {
+        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT,
+                    "%s has no tokenizer (vocab.json, merges.txt): single-file checkpoints carry none; "
+                    "set READOUT_TOKENIZER_DIR to a CLIP tokenizer folder", path);
+        return NULL;
+    }
+    return rg_tokenizer_new_from_dir(dir, error);
+}
+
+rg_pipeline *rg_pipeline_new(const char *path, rg_backend *backend, GError **error)
+{
+    g_return_val_if_fail(path != NULL, NULL);
+    g_autoptr(rg_pipeline) p = g_new0(rg_pipeline, 1);
+    g_autoptr(rg_model) m = rg_model_open(path, error);
+    if (!m || !rg_model_check(m, error) || !(p->ctx = rg_ctx_new(backend, error)))
+        return NULL;
+    if (!(p->unet = load_unet(m, error)) || !(p->vae = load_vae(m, error)) || !(p->text = load_text(m, error)) ||
+        !(p->tokenizer = load_tokenizer(m, path, error)))
+        return NULL;
+    const rg_unet_config *uc = rg_unet_get_config(p->unet);
+    const rg_vae_config *vc = rg_vae_get_config(p->vae);
+    if (uc->in_channels != vc->latent_channels || uc->out_channels != vc->latent_channels) {
+        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT,
+                    "%s: the UNet takes %d channels and predicts %d, the VAE's latent has %d", path,
+                    uc->in_channels, uc->out_channels, vc->latent_channels);
+        return NULL;
+    }
+    if (uc->cross_attention_dim != rg_clip_text_get_config(p->text)->hidden_size) {
+        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s: the UNet attends to width %d, the text encoder gives %d",
+                    path, uc->cross_attention_dim, rg_clip_text_get_config(p->text)->hidden_size);
+        return NULL;
+    }
+    p->vae_factor = 1 << (vc->n_levels - 1);
+    p->native_size = (uc->sample_size > 0 ? uc->sample_size : 64) * p->vae_factor;
+    // SD1.x's VAE (4 latent channels, 128..512 wide, factor 0.18215) has a known linear preview.
+    p->sd_latent_rgb = vc->latent_channels == 4 && vc->out_channels == 3 && vc->n_levels == 4 &&
+                       vc->block_out_channels[0] == 128 && vc->scaling_factor > 0.18f && vc->scaling_factor < 0.19f;
+    return g_steal_pointer(&p);
+}
+
+void rg_pipeline_free(rg_pipeline *p)
+{
+    if (!p)
+        return;
+    rg_unet_free(p->unet);
+    rg_vae_free(p->vae);
+    rg_clip_text_free(p->text);
+    rg_tokenizer_free(p->tokenizer);
+    rg_ctx_free(p->ctx);
+    g_free(p);
+}
+
+int rg_pipeline_native_size(const rg_pipeline *p)
+{
+    return p->native_size;
+}
+
+int rg_pipeline_size_multiple(const rg_pipeline *p)
+{
+    return p->vae_factor * rg_unet_size_multiple(p->unet);
+}
+
+rg_unet *rg_pipeline_get_unet(rg_pipeline *p)
+{
+    return p->unet;
+}
+
+rg_tensor *encode_prompt(rg_pipeline *p, const char *prompt, GError **error)
+{
+    int64_t ids[RG_TOKENIZER_CONTEXT_LENGTH];
+    const int64_t shape[2] = {1, RG_TOKENIZER_CONTEXT_LENGTH};
+    if (!rg_tokenizer_encode(p->tokenizer, prompt ? prompt : "", RG_TOKENIZER_CONTEXT_LENGTH, ids, NULL, error))
+        return NULL;
+    g_autoptr(rg_tensor) t = rg_tensor_new_from_data(RG_DTYPE_I64, 2, shape, ids, error);
+    return t ? rg_clip_text_forward(p->text, p->ctx, t, error) : NULL;
+}
+
+/* ---- heads by role ---------------------------------------------------------- */
+
+struct rg_head_set {
+    GHashTable *heads; /* role -> rg_head */
+};
+
+rg_head_set *rg_head_set_new(void)
+{
+    rg_head_set *set = g_new0(rg_head_set, 1);
+    set->heads = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)rg_head_free);
+    return set;
+}
+
+void rg_head_set_free(rg_head_set *set)
+{
+    if (!set)
+        return;
+    g_hash_table_unref(set->heads);
+    g_free(set);
+}
+
+gboolean rg_head_set_add(rg_head_set *set, const char *role, rg_head *head, GError **error)
+{
+    g_return_val_if_fail(set != NULL && head != NULL, FALSE);
+    if (!role || !*role)
+        role = rg_head_get_config(head)->role;
+    if (!*role) {
+        g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, "head set: the head has no role (name the file after it, "
+                    "e.g. appearance.safetensors)");
+        rg_head_free(head);
+        return FALSE;
+    }
+    if (g_hash_table_contains(set->heads, role)) {
+        g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, "head set: two heads for the role \"%s\"", role);
+        rg_head_free(head);
+        return FALSE;
+    }
+    g_hash_table_insert(set->heads, g_strdup(role), head);
+    return TRUE;
+}
+
+rg_head *rg_head_set_get(const rg_head_set *set, const char *role)
+{
+    return set && role ? g_hash_table_lookup(set->heads, role) : NULL;
+}
+
+rg_head_set *rg_head_set_open_dir(const char *dir, GError **error)
+{
+    g_autoptr(GError) dir_error = NULL;
+    g_autoptr(GDir) d = g_dir_open(dir, 0, &dir_error);
+    if (!d) {
+        g_set_error(error, RG_ERROR, RG_ERROR_IO, "heads folder: %s", dir_error->message);
+        return NULL;
+    }
+    g_autoptr(rg_head_set) set = rg_head_set_new();
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    for (const char *n; (n = g_dir_read_name(d));)
+        if (g_str_has_suffix(n, ".pt") || g_str_has_suffix(n, ".safetensors"))
+            g_ptr_array_add(names, g_strdup(n));
+    g_ptr_array_sort(names, (GCompareFunc)g_strcmp0); // stable messages whatever the folder order
+    for (guint i = 0; i < names->len; i++) {
+        g_autofree char *path = g_build_filename(dir, names->pdata[i], NULL);
+        g_autoptr(rg_head) h = rg_head_open(path, error);
+        if (!h)
+            return NULL;
+        if (!*rg_head_get_config(h)->role)
+            continue; // not a head of a known role: leave it be
+        if (!rg_head_set_add(set, NULL, g_steal_pointer(&h), error)) {
+            g_prefix_error(error, "%s: ", path);
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&set);
+}
