@@ -473,6 +473,8 @@ int rg_cli_probe(int argc, char **argv)
             "  vae-encode  IN: image F32 (B,3,H,W) in [-1,1]; OUT: mean, logvar (B,4,H/8,W/8)\n"
             "  vae-decode  IN: latent F32 (B,4,h,w), unscaled; OUT: image (B,3,8h,8w)\n"
             "  text        --prompt TEXT; OUT: input_ids I64 (1,77), last_hidden_state F32 (1,77,768)\n"
+            "  head        readout head: `readout probe head --head PATH --inputs IN --outputs OUT`\n"
+            "              (IN: features.0 ... features.{L-1}, optionally emb; OUT: readout)\n"
             "Shapes are SD1.5's; a model folder's config.json sets its own.");
     g_option_context_add_main_entries(oc, entries, NULL);
     g_autoptr(GError) error = NULL;
@@ -484,7 +486,7 @@ int rg_cli_probe(int argc, char **argv)
     probe_args a = {argv[1], model, inputs, outputs_path, prompt, tokenizer};
     const gboolean text = !strcmp(a.what, "text");
     if (!text && strcmp(a.what, "unet") && strcmp(a.what, "vae-encode") && strcmp(a.what, "vae-decode")) {
-        g_autofree char *m = g_strdup_printf("unknown component \"%s\" (unet, vae-encode, vae-decode, text)", a.what);
+        g_autofree char *m = g_strdup_printf("unknown component \"%s\" (unet, vae-encode, vae-decode, text, head)", a.what);
         return usage_error(NULL, m);
     }
     if (!model || !outputs_path)

@@ -76,7 +76,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "Usage: readout COMMAND [OPTIONS]\n\nCommands:\n");
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nreadout COMMAND --help shows the options of a command.\n");
 }
 
