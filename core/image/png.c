@@ -146,6 +146,7 @@ rg_image *rg_image_load_png_limited(const char *path, int64_t max_pixels, gboole
         return NULL;
     }
     g_autofree char *name = g_filename_display_name(path);
+    max_pixels = CLAMP(max_pixels, 1, RG_IMAGE_MAX_PIXELS); /* rg_image_new() allows no more */
     png_state s = {.max_pixels = max_pixels};
     s.fp = g_fopen(path, "rb");
     if (!s.fp) {
