@@ -55,6 +55,13 @@ typedef struct {
     gboolean use_quant_conv;                   /* TRUE */
     gboolean use_post_quant_conv;              /* TRUE */
     gboolean mid_block_add_attention;          /* TRUE */
+    /* Readout's exact space-to-depth autoencoder ("ReadoutSpaceToDepth", the
+     * demo model's): no weights; the latent of an image is its pixel
+     * unshuffle by f = 2^(n_levels - 1), latent channel c*f*f + i*f + j holding
+     * pixel (f*y + i, f*x + j) of colour c (torch's pixel_unshuffle); decode is
+     * the inverse; logvar is the clamp's floor -30, so sampling returns the
+     * mean. latent_channels = in_channels * f * f, out_channels = in_channels. */
+    gboolean space_to_depth;
 } rg_vae_config;
 
 typedef struct rg_vae rg_vae;
@@ -78,6 +85,8 @@ RG_API gboolean rg_vae_config_load(rg_vae_config *config, const char *config_jso
  * Errors: RG_ERROR_ARGUMENT (bad config), RG_ERROR_FORMAT (a tensor missing
  * or of the wrong shape, naming it and both shapes), RG_ERROR_IO. */
 RG_API rg_vae *rg_vae_new(const rg_vae_config *config, rg_weights *w, GError **error);
+/* A space-to-depth autoencoder (see rg_vae_config.space_to_depth) of @in_channels and @factor (a power of 2). */
+RG_API void rg_vae_config_init_space_to_depth(rg_vae_config *config, int in_channels, int factor);
 RG_API void rg_vae_free(rg_vae *v);
 /* (transfer none) The configuration the VAE was built with. */
 RG_API const rg_vae_config *rg_vae_get_config(const rg_vae *v);

@@ -79,6 +79,9 @@ void rg_loader_detect_type(rg_model *m)
         m->type_name = g_strdup("Stable Diffusion 1.x inpainting");
         m->unsupported = g_strdup(ONLY_SD1 "; the inpainting UNet takes 9 input channels (latent, mask, masked "
                                   "image) where Readout feeds 4");
+    } else if (m->space_to_depth_channels && in_ch == m->space_to_depth_channels && unet && ctx > 0) {
+        m->type_name = g_strdup("Readout demo-style model (space-to-depth autoencoder, Stable Diffusion 1.x UNet "
+                                "architecture)");
     } else if (in_ch > 0 && in_ch != 4) {
         m->type_name = g_strdup_printf("Stable Diffusion 1.x-style model with %" G_GINT64_FORMAT " input channels%s",
                                        in_ch, in_ch == 8 ? " (InstructPix2Pix-style)" : "");

@@ -13,6 +13,7 @@
 
 #include "io/json_untrusted.h"
 #include "models/loader/model_impl.h"
+#include "readout/vae.h"
 
 /* config.json and index files are a few KiB; sharded indexes of big models some 100 KiB. */
 #define MAX_JSON_BYTES (16u * 1024u * 1024u)
@@ -356,6 +357,17 @@ static gboolean open_part_folder(rg_model *m, rg_part part, GError **error)
         g_autoptr(JsonNode) root = read_json_object(config, error);
         if (!root)
             return FALSE;
+        const char *cls = json_object_get_string_member_with_default(json_node_get_object(root), "_class_name", "");
+        if (part == RG_PART_VAE && !strcmp(cls, "ReadoutSpaceToDepth")) { // an autoencoder without weights
+            rg_vae_config vc;
+            if (!rg_vae_config_load(&vc, config, error))
+                return FALSE;
+            m->space_to_depth_channels = vc.latent_channels;
+            p->present = TRUE;
+            p->origin = g_strdup(config);
+            p->config = g_steal_pointer(&config);
+            return TRUE;
+        }
         p->config = g_steal_pointer(&config);
     }
     const char *base = part == RG_PART_TEXT_ENCODER ? "model" : "diffusion_pytorch_model";

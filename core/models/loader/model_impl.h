@@ -37,6 +37,7 @@ struct rg_model {
     char *path;
     model_layout layout;
     gboolean vae_file; /* a standalone VAE single file */
+    int space_to_depth_channels; /* latent channels of a ReadoutSpaceToDepth vae/, else 0 */
     model_part parts[RG_N_PARTS];
     char *tokenizer_dir; /* or NULL */
     char *tokenizer_why_absent;

@@ -33,6 +33,21 @@ void rg_vae_config_init_sd15(rg_vae_config *config)
     config->layers_per_block = 2;
 }
 
+void rg_vae_config_init_space_to_depth(rg_vae_config *config, int in_channels, int factor)
+{
+    g_return_if_fail(config != NULL);
+    config_init_diffusers_defaults(config);
+    config->space_to_depth = TRUE;
+    config->in_channels = config->out_channels = in_channels;
+    config->n_levels = 1;
+    while ((1 << (config->n_levels - 1)) < factor && config->n_levels < RG_VAE_MAX_LEVELS)
+        config->n_levels++;
+    const int f = 1 << (config->n_levels - 1);
+    config->latent_channels = in_channels * f * f;
+    config->scaling_factor = 1.0f;
+    config->use_quant_conv = config->use_post_quant_conv = config->mid_block_add_attention = FALSE;
+}
+
 gboolean rg_vae_config_check(const rg_vae_config *c, const char *op, GError **error)
 {
     const char *bad = NULL;
@@ -44,13 +59,17 @@ gboolean rg_vae_config_check(const rg_vae_config *c, const char *op, GError **er
         bad = "layers_per_block must be at least 1";
     else if (c->norm_num_groups < 1)
         bad = "norm_num_groups must be positive";
-    else if (!isfinite(c->scaling_factor))
-        bad = "scaling_factor must be finite";
+    else if (!isfinite(c->scaling_factor) || c->scaling_factor == 0.0f)
+        bad = "scaling_factor must be finite and non-zero";
+    else if (c->space_to_depth && (c->out_channels != c->in_channels ||
+                                   c->latent_channels != c->in_channels << (2 * (c->n_levels - 1))))
+        bad = "a space-to-depth autoencoder has latent_channels = in_channels * factor^2 and out_channels = "
+              "in_channels";
     if (bad) {
         g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, "%s: bad VAE config: %s", op, bad);
         return FALSE;
     }
-    for (int i = 0; i < c->n_levels; i++) {
+    for (int i = 0; !c->space_to_depth && i < c->n_levels; i++) {
         int ch = c->block_out_channels[i];
         if (ch < 1 || ch % c->norm_num_groups != 0) {
             g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT,
@@ -129,6 +148,38 @@ static gboolean block_types(json_ctx *j, const char *key, JsonNode *node, const 
     for (int i = 0; i < *n; i++)
         if (!expect_string(j, key, json_array_get_element(a, i), want))
             return FALSE;
+    return TRUE;
+}
+
+/* A ReadoutSpaceToDepth config: in_channels, factor (a power of 2), scaling_factor. */
+static gboolean parse_space_to_depth(json_ctx *j, rg_vae_config *c, JsonObject *o)
+{
+    int in = 3, factor = 2;
+    double scale = 1.0;
+    JsonObjectIter it;
+    const char *key;
+    JsonNode *node;
+    json_object_iter_init(&it, o);
+    while (json_object_iter_next(&it, &key, &node)) {
+        if (key[0] == '_')
+            continue;
+        if (strcmp(key, "in_channels") == 0) {
+            if (!get_int(j, key, node, 1, 64, &in))
+                return FALSE;
+        } else if (strcmp(key, "factor") == 0) {
+            if (!get_int(j, key, node, 1, 1 << (RG_VAE_MAX_LEVELS - 1), &factor))
+                return FALSE;
+            if (factor & (factor - 1))
+                return fail(j, RG_ERROR_UNSUPPORTED, key, "the factor must be a power of 2");
+        } else if (strcmp(key, "scaling_factor") == 0) {
+            if (!get_number(j, key, node, &scale))
+                return FALSE;
+        } else {
+            return fail(j, RG_ERROR_UNSUPPORTED, key, "unknown option of ReadoutSpaceToDepth");
+        }
+    }
+    rg_vae_config_init_space_to_depth(c, in, factor);
+    c->scaling_factor = (float)scale;
     return TRUE;
 }
 
@@ -221,6 +272,14 @@ gboolean rg_vae_config_load(rg_vae_config *config, const char *config_json_path,
     rg_vae_config c;
     config_init_diffusers_defaults(&c);
     json_ctx j = {config_json_path, error};
+    JsonObject *o = json_node_get_object(root);
+    const char *cls = json_object_get_string_member_with_default(o, "_class_name", "");
+    if (strcmp(cls, "ReadoutSpaceToDepth") == 0) {
+        if (!parse_space_to_depth(&j, &c, o) || !rg_vae_config_check(&c, config_json_path, error))
+            return FALSE;
+        *config = c;
+        return TRUE;
+    }
     int n_down = -1, n_up = -1;
     JsonObjectIter it;
     const char *key;

@@ -108,11 +108,13 @@ void rg_vae_free(rg_vae *v)
 
 rg_vae *rg_vae_new(const rg_vae_config *config, rg_weights *w, GError **error)
 {
-    g_return_val_if_fail(config != NULL && w != NULL, NULL);
+    g_return_val_if_fail(config != NULL && (w != NULL || config->space_to_depth), NULL);
     if (!rg_vae_config_check(config, "vae", error))
         return NULL;
     rg_vae *v = g_new0(rg_vae, 1);
     v->config = *config;
+    if (config->space_to_depth) // nothing to load
+        return v;
     vae_loader l = {.w = w};
     build(v, &l);
     if (l.error) {
@@ -130,9 +132,10 @@ GPtrArray *rg_vae_required_tensors(const rg_vae_config *config, GError **error)
     rg_vae *v = g_new0(rg_vae, 1);
     v->config = *config;
     vae_loader l = {0};
-    build(v, &l);
+    if (!config->space_to_depth)
+        build(v, &l);
     rg_vae_free(v);
-    return l.record;
+    return l.record ? l.record : g_ptr_array_new();
 }
 
 const rg_vae_config *rg_vae_get_config(const rg_vae *v)
@@ -192,6 +195,31 @@ static rg_tensor *clamp(rg_ctx *ctx, rg_tensor *x, float lo, float hi, GError **
     return y;
 }
 
+/* ---- the space-to-depth autoencoder --------------------------------------- */
+
+/* (B, C, H, W) -> (B, C f f, H/f, W/f), channel c*f*f + i*f + j = pixel (f y + i, f x + j) of c. */
+static rg_tensor *pixel_unshuffle(rg_ctx *ctx, rg_tensor *x, int64_t f, GError **error)
+{
+    const int64_t *s = rg_tensor_shape(x), B = s[0], C = s[1], h = s[2] / f, w = s[3] / f;
+    const int64_t split[5] = {B * C, h, f, w, f}, out[4] = {B, C * f * f, h, w};
+    const int perm[5] = {0, 2, 4, 1, 3}; // (BC, h, i, w, j) -> (BC, i, j, h, w)
+    g_autoptr(rg_tensor) a = rg_reshape(ctx, x, 5, split, error);
+    g_autoptr(rg_tensor) b = a ? rg_permute(ctx, a, perm, error) : NULL;
+    return b ? rg_reshape(ctx, b, 4, out, error) : NULL;
+}
+
+/* The inverse of pixel_unshuffle(). */
+static rg_tensor *pixel_shuffle(rg_ctx *ctx, rg_tensor *z, int64_t f, GError **error)
+{
+    const int64_t *s = rg_tensor_shape(z), B = s[0], C = s[1] / (f * f), h = s[2], w = s[3];
+    const int64_t split[5] = {B * C, f, f, h, w}, out[4] = {B, C, h * f, w * f};
+    const int perm[5] = {0, 3, 1, 4, 2}; // (BC, i, j, h, w) -> (BC, h, i, w, j)
+    g_autoptr(rg_tensor) c = rg_contiguous(ctx, z, error);
+    g_autoptr(rg_tensor) a = c ? rg_reshape(ctx, c, 5, split, error) : NULL;
+    g_autoptr(rg_tensor) b = a ? rg_permute(ctx, a, perm, error) : NULL;
+    return b ? rg_reshape(ctx, b, 4, out, error) : NULL;
+}
+
 /* ---- encode -------------------------------------------------------------- */
 
 gboolean rg_vae_encode(rg_vae *v, rg_ctx *ctx, rg_tensor *image, rg_tensor **mean, rg_tensor **logvar,
@@ -211,6 +239,15 @@ gboolean rg_vae_encode(rg_vae *v, rg_ctx *ctx, rg_tensor *image, rg_tensor **mea
                     "times)",
                     sx, f, c->n_levels - 1);
         return FALSE;
+    }
+    if (c->space_to_depth) {
+        if (!(*mean = pixel_unshuffle(ctx, image, f, error)))
+            return FALSE;
+        if (!(*logvar = rg_tensor_new_full(4, rg_tensor_shape(*mean), -30.0f, error))) {
+            g_clear_pointer(mean, rg_tensor_unref);
+            return FALSE;
+        }
+        return TRUE;
     }
     rg_tensor *h = rg_conv2d(ctx, image, v->enc_conv_in.weight, v->enc_conv_in.bias, 1, 1, error);
     for (int i = 0; h && i < c->n_levels; i++) {
@@ -276,6 +313,8 @@ rg_tensor *rg_vae_decode(rg_vae *v, rg_ctx *ctx, rg_tensor *latent, GError **err
     const rg_vae_config *c = &v->config;
     if (!check_nchw("vae_decode", "latent", latent, c->latent_channels, error))
         return NULL;
+    if (c->space_to_depth)
+        return pixel_shuffle(ctx, latent, (int64_t)1 << (c->n_levels - 1), error);
     rg_tensor *h = rg_tensor_ref(latent); // (B, L, h, w)
     if (v->post_quant_conv.weight)
         h = then(h, rg_conv2d(ctx, h, v->post_quant_conv.weight, v->post_quant_conv.bias, 1, 0, error));

@@ -31,8 +31,8 @@ typedef struct {
 } vae_case;
 
 static vae_case cases[2] = {
-    {"a", {3, 3, 4, 3, {8, 16, 24}, 1, 4, 0.18215f, TRUE, TRUE, TRUE}},
-    {"b", {3, 2, 3, 2, {8, 16}, 2, 8, 0.5f, FALSE, FALSE, FALSE}},
+    {"a", {3, 3, 4, 3, {8, 16, 24}, 1, 4, 0.18215f, TRUE, TRUE, TRUE, FALSE}},
+    {"b", {3, 2, 3, 2, {8, 16}, 2, 8, 0.5f, FALSE, FALSE, FALSE, FALSE}},
 };
 
 static char *tmp_dir;
@@ -565,6 +565,42 @@ static int sd15_tensors(void)
     return ok ? 0 : 1;
 }
 
+/* The space-to-depth autoencoder: config.json, pixel_unshuffle's channel
+ * order, exact round trip, gradients through it, bad configs. */
+static gboolean space_to_depth(void)
+{
+    gboolean ok = TRUE;
+    g_autofree char *cfg = tmp_path("config.json");
+    g_file_set_contents(cfg, "{\"_class_name\": \"ReadoutSpaceToDepth\", \"factor\": 2, \"in_channels\": 3}", -1, NULL);
+    rg_vae_config c;
+    GError *error = NULL;
+    ok &= rg_vae_config_load(&c, cfg, &error);
+    rg_assert_no_error(error);
+    ok &= c.space_to_depth && c.latent_channels == 12 && c.n_levels == 2 && c.scaling_factor == 1.0f;
+    g_autoptr(rg_vae) v = rg_vae_new(&c, NULL, &error);
+    g_autoptr(rg_ctx) ctx = rg_ctx_new(NULL, &error);
+    rg_assert_no_error(error);
+    const int64_t shape[4] = {2, 3, 6, 4};
+    g_autoptr(rg_tensor) img = rg_test_random(5, 4, shape, -1.0f, 1.0f);
+    g_autoptr(rg_tensor) mean = NULL, logvar = NULL;
+    ok &= rg_vae_encode(v, ctx, img, &mean, &logvar, &error);
+    rg_assert_no_error(error);
+    const int64_t *m = rg_tensor_shape(mean);
+    ok &= m[0] == 2 && m[1] == 12 && m[2] == 3 && m[3] == 2 && rg_tensor_get_flat(logvar, 0) == -30.0;
+    // channel c*4 + i*2 + j at (y, x) is pixel (2y+i, 2x+j) of colour c (sample 1, c 2, i 1, j 0, y 2, x 1)
+    ok &= rg_tensor_get_flat(mean, ((1 * 12 + 2 * 4 + 1 * 2 + 0) * 3 + 2) * 2 + 1) ==
+          rg_tensor_get_flat(img, ((1 * 3 + 2) * 6 + 5) * 4 + 2);
+    g_autoptr(rg_tensor) back = rg_vae_decode(v, ctx, mean, &error);
+    rg_assert_no_error(error);
+    for (int64_t i = 0; i < rg_tensor_numel(img); i++)
+        ok &= rg_tensor_get_flat(back, i) == rg_tensor_get_flat(img, i);
+    g_file_set_contents(cfg, "{\"_class_name\": \"ReadoutSpaceToDepth\", \"factor\": 3}", -1, NULL);
+    ok &= !rg_vae_config_load(&c, cfg, &error) && g_error_matches(error, RG_ERROR, RG_ERROR_UNSUPPORTED);
+    g_clear_error(&error);
+    g_print("%s space-to-depth autoencoder\n", ok ? "OK" : "NOT OK");
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "sd15-tensors") == 0)
@@ -583,6 +619,7 @@ int main(int argc, char **argv)
     ok &= bad_weights(g);
     ok &= bad_inputs(g);
     ok &= config_json();
+    ok &= space_to_depth();
     g_autofree char *cfg = tmp_path("config.json");
     g_unlink(cfg);
     g_rmdir(tmp_dir);
