@@ -117,5 +117,7 @@ gboolean sampler_guide(sampler *s, rg_tensor **z, int i, int t, double *loss, GE
 rg_tensor *sampler_run(sampler *s, rg_tensor *z, GError **error);
 /* DDIM inversion of @z0 (1, C, h, w) with @context (1, T, D) at CFG 1: the latent at the first step's timestep. */
 rg_tensor *sampler_invert(rg_pipeline *p, const rg_job *job, rg_tensor *z0, rg_tensor *context, GError **error);
+/* Reports step @i of @n of @phase to the job's progress callback. */
+void job_progress(const rg_job *job, const char *phase, int i, int n);
 /* TRUE when the job asks to stop (and sets RG_ERROR_CANCELLED). */
 gboolean job_cancelled(const rg_job *job, GError **error);

@@ -25,12 +25,6 @@ static void term_list_clear(term_list *tl)
     tl->n = 0;
 }
 
-static void progress(const rg_job *job, const char *phase, int i, int n)
-{
-    if (job->callbacks.progress)
-        job->callbacks.progress(phase, i, n, job->callbacks.user_data);
-}
-
 /* The picture whose size and aspect the run takes. */
 static const rg_image *shape_source(const rg_job *job)
 {
@@ -214,7 +208,7 @@ static gboolean reference_starts(rg_pipeline *p, const rg_job *job, const geomet
         return TRUE;
     }
     const rg_image *img = job->kind == RG_JOB_DRAG ? job->image : job->reference;
-    progress(job, "encode", 0, 1);
+    job_progress(job, "encode", 0, 1);
     g_autoptr(rg_image) w = working_rgb(img, g, error);
     g_autoptr(rg_tensor) z0 = w ? encode_image(p, w, job->seed, error) : NULL;
     if (!z0 || job_cancelled(job, error))
@@ -265,7 +259,7 @@ static rg_tensor *run_single_job(rg_pipeline *p, const rg_job *job, const geomet
                  .terms = tl->terms, .n_terms = tl->n, .report = TRUE};
     g_autoptr(rg_tensor) known = NULL, keep = NULL;
     if (job->kind == RG_JOB_POSE && job->image) { // fill: the image's latents outside the mask
-        progress(job, "encode", 0, 1);
+        job_progress(job, "encode", 0, 1);
         g_autoptr(rg_image) w = working_rgb(job->image, g, error);
         if (!w || !(known = encode_image(p, w, job->seed, error)) || !(keep = keep_mask(job->mask, g, error)))
             return NULL;
@@ -283,7 +277,7 @@ rg_image *rg_pipeline_run(rg_pipeline *p, const rg_job *job, GError **error)
         return NULL;
     geometry g;
     make_geometry(p, job, &g);
-    progress(job, "encode", 0, 1);
+    job_progress(job, "encode", 0, 1);
     g_autoptr(rg_tensor) uncond = encode_prompt(p, job->negative_prompt, error);
     g_autoptr(rg_tensor) cond = uncond ? encode_prompt(p, job->prompt, error) : NULL;
     if (!cond)
@@ -300,10 +294,10 @@ rg_image *rg_pipeline_run(rg_pipeline *p, const rg_job *job, GError **error)
     term_list_clear(&tl);
     if (!z || job_cancelled(job, error))
         return NULL;
-    progress(job, "decode", 0, 1);
+    job_progress(job, "decode", 0, 1);
     g_autoptr(rg_image) out = decode_image(p, z, error);
     if (!out)
         return NULL;
-    progress(job, "decode", 1, 1);
+    job_progress(job, "decode", 1, 1);
     return finish(job, out, &g, error);
 }

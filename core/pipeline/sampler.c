@@ -21,7 +21,7 @@ gboolean job_cancelled(const rg_job *job, GError **error)
     return FALSE;
 }
 
-static void progress(const rg_job *job, const char *phase, int i, int n)
+void job_progress(const rg_job *job, const char *phase, int i, int n)
 {
     if (job->callbacks.progress)
         job->callbacks.progress(phase, i, n, job->callbacks.user_data);
@@ -280,7 +280,7 @@ rg_tensor *sampler_run(sampler *s, rg_tensor *z_init, GError **error)
     gboolean ok = TRUE;
     for (int i = 0; ok && i < n; i++) {
         const int t = ddim.timesteps[i], t_next = rg_ddim_next(&ddim, i);
-        progress(job, s->phase, i, n);
+        job_progress(job, s->phase, i, n);
         if (job_cancelled(job, error)) {
             ok = FALSE;
             break;
@@ -327,7 +327,7 @@ rg_tensor *sampler_run(sampler *s, rg_tensor *z_init, GError **error)
     rg_ddim_clear(&ddim);
     if (!ok)
         return NULL;
-    progress(job, s->phase, n, n);
+    job_progress(job, s->phase, n, n);
     return g_steal_pointer(&z);
 }
 
@@ -343,7 +343,7 @@ rg_tensor *sampler_invert(rg_pipeline *p, const rg_job *job, rg_tensor *z0, rg_t
     for (int i = 0; ok && i < n; i++) {
         // official: t runs over [-1, 1, 11, ..., 981], moving to [1, 11, ..., 991]; CFG 1 = the cond prediction
         const int t = i == 0 ? -1 : ddim.timesteps[n - i], t_next = ddim.timesteps[n - 1 - i];
-        progress(job, "invert", i, n);
+        job_progress(job, "invert", i, n);
         if (job_cancelled(job, error)) {
             ok = FALSE;
             break;
@@ -361,6 +361,6 @@ rg_tensor *sampler_invert(rg_pipeline *p, const rg_job *job, rg_tensor *z0, rg_t
     rg_ddim_clear(&ddim);
     if (!ok)
         return NULL;
-    progress(job, "invert", n, n);
+    job_progress(job, "invert", n, n);
     return g_steal_pointer(&z);
 }
