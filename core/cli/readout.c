@@ -6,6 +6,8 @@
  *   readout tokenize   CLIP token ids of prompts (cli/tokenize.c)
  *   readout probe      run a model component on given tensors (cli/probe.c)
  *   readout drag, identity, pose, generate   the Readout Guidance jobs (cli/jobs.c)
+ *   readout demo-scene a scene of the demo world (cli/demo_scene.c)
+ *   readout train-diffusion   train the demo diffusion model (cli/train_diffusion.c)
  * Each further subcommand lives in its own file under core/cli/.
  */
 #include <locale.h>
@@ -55,6 +57,8 @@ int rg_cli_drag(int argc, char **argv);     /* core/cli/jobs.c */
 int rg_cli_identity(int argc, char **argv); /* core/cli/jobs.c */
 int rg_cli_pose(int argc, char **argv);     /* core/cli/jobs.c */
 int rg_cli_generate(int argc, char **argv); /* core/cli/jobs.c */
+int rg_cli_demo_scene(int argc, char **argv); /* core/cli/demo_scene.c */
+int rg_cli_train_diffusion(int argc, char **argv); /* core/cli/train_diffusion.c */
 
 static const struct {
     const char *name;
@@ -70,13 +74,15 @@ static const struct {
     { "identity", rg_cli_identity, "a new picture that keeps a reference's appearance or person" },
     { "pose", rg_cli_pose, "generate or fill a region following a pose map" },
     { "generate", rg_cli_generate, "text to image, optionally guided by a spatial head's control map" },
+    { "demo-scene", rg_cli_demo_scene, "draw a scene of the demo world (picture, metadata, label map)" },
+    { "train-diffusion", rg_cli_train_diffusion, "train the demo diffusion model on generated scenes" },
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: readout COMMAND [OPTIONS]\n\nCommands:\n");
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nreadout COMMAND --help shows the options of a command.\n");
 }
 

@@ -96,8 +96,12 @@ awk '
     }
     est = v["steps"] == v["full_steps"] ? "" : sprintf(" (est %d steps: %.0f s)", v["full_steps"], v["est_full_s"])
     printf "%-28s %4d steps %8.1f s%s\n", label, v["steps"], v["run_s"], est
-    printf "%-28s guided %.3f s/step, unguided %.3f s/step, inversion %.3f s/step", "", v["guided_s"], v["unguided_s"], v["invert_s"]
-    if ("ref_record_s" in v) printf ", reference %.3f / %.3f s/step (guided range / rest)", v["ref_record_s"], v["ref_plain_s"]
-    printf "\n%-28s peak RSS %.3f GB (after loading %.3f GB), engine tensors %.3f GB, loadavg %s\n", "",
-           (v["rss_job_gb"] > v["rss_load_gb"] ? v["rss_job_gb"] : v["rss_load_gb"]), v["rss_load_gb"], v["tensors_gb"], v["loadavg"]
+    printf "%-28s guided %.3f s/step, unguided %.3f s/step, inversion %.3f s/step", "",
+           v["guided_s"], v["unguided_s"], v["invert_s"]
+    if ("ref_record_s" in v)
+        printf ", reference %.3f / %.3f s/step (guided range / rest)", v["ref_record_s"], v["ref_plain_s"]
+    peak = v["rss_job_gb"] > v["rss_load_gb"] ? v["rss_job_gb"] : v["rss_load_gb"]
+    printf "\n%-28s peak RSS %.3f GB (after loading %.3f GB, the job alone %.3f GB), engine tensors %.3f GB\n", "",
+           peak, v["rss_load_gb"], v["rss_job_gb"], v["tensors_gb"]
+    printf "%-28s loadavg after the job %s\n", "", v["loadavg"]
 }' "$log"

@@ -108,6 +108,13 @@ RG_API int rg_unet_feature_factor(const rg_unet *u, int k);
 /* The factor H and W of a sample must be multiples of: 2^(n_levels - 1). */
 RG_API int rg_unet_size_multiple(const rg_unet *u);
 
+/* The model's tensors under their diffusers names, for training: names (new
+ * strings: give @names g_free as its free function) and tensors (rg_tensor *,
+ * transfer none) in the same order, that of rg_unet_required_tensors(). A
+ * trainer marks them with rg_tensor_set_requires_grad(); gradients then reach
+ * every one of them through the checkpointed blocks. */
+RG_API void rg_unet_parameters(rg_unet *u, GPtrArray *names, GPtrArray *tensors);
+
 /* Checkpointing of ResNet and transformer blocks while a tape is attached (on
  * by default). Off, a backward pass keeps every activation: faster, much more
  * memory. */

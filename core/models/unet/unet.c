@@ -37,6 +37,8 @@ struct rg_unet {
     rg_tensor *conv_out_w, *conv_out_b;       // (Cout, C0, 3, 3), (Cout)
     int n_features;
     int *feature_channels, *feature_factor;
+    /* every tensor in construction order: names (char *) and tensors (borrowed from the fields above) */
+    GPtrArray *param_names, *params;
 };
 
 static void block_clear(unet_block *b)
@@ -68,6 +70,10 @@ void rg_unet_free(rg_unet *u)
         g_clear_pointer(all[i], rg_tensor_unref);
     g_free(u->feature_channels);
     g_free(u->feature_factor);
+    if (u->param_names)
+        g_ptr_array_unref(u->param_names);
+    if (u->params)
+        g_ptr_array_unref(u->params);
     g_free(u);
 }
 
@@ -195,6 +201,24 @@ static gboolean build(rg_unet *u, unet_source *src, GError **error)
            (u->conv_out_b = src->fn("conv_out.bias", 1, s_ob, src->data, error));
 }
 
+/* The source of rg_unet_new_from_source() with every tensor it gives listed
+ * for rg_unet_parameters(). */
+typedef struct {
+    unet_source inner;
+    rg_unet *u;
+} listing_source;
+
+static rg_tensor *listing_fn(const char *name, int ndim, const int64_t *shape, gpointer data, GError **error)
+{
+    listing_source *l = data;
+    rg_tensor *t = l->inner.fn(name, ndim, shape, l->inner.data, error);
+    if (t) {
+        g_ptr_array_add(l->u->param_names, g_strdup(name));
+        g_ptr_array_add(l->u->params, t);
+    }
+    return t;
+}
+
 rg_unet *rg_unet_new_from_source(const rg_unet_config *c, rg_unet_source_fn fn, gpointer data, GError **error)
 {
     if (!rg_unet_config_validate(c, error))
@@ -202,7 +226,10 @@ rg_unet *rg_unet_new_from_source(const rg_unet_config *c, rg_unet_source_fn fn, 
     rg_unet *u = g_new0(rg_unet, 1);
     u->config = *c;
     u->checkpointing = TRUE;
-    unet_source src = {fn, data};
+    u->param_names = g_ptr_array_new_with_free_func(g_free);
+    u->params = g_ptr_array_new();
+    listing_source l = {{fn, data}, u};
+    unet_source src = {listing_fn, &l};
     if (!build(u, &src, error)) {
         rg_unet_free(u);
         return NULL;
@@ -298,6 +325,15 @@ int rg_unet_feature_factor(const rg_unet *u, int k)
 int rg_unet_size_multiple(const rg_unet *u)
 {
     return 1 << (u->config.n_levels - 1);
+}
+
+void rg_unet_parameters(rg_unet *u, GPtrArray *names, GPtrArray *tensors)
+{
+    g_return_if_fail(u != NULL && names != NULL && tensors != NULL);
+    for (guint i = 0; i < u->params->len; i++) {
+        g_ptr_array_add(names, g_strdup(g_ptr_array_index(u->param_names, i)));
+        g_ptr_array_add(tensors, g_ptr_array_index(u->params, i));
+    }
 }
 
 void rg_unet_set_checkpointing(rg_unet *u, gboolean checkpointing)

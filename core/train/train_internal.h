@@ -1,0 +1,67 @@
+/* train_internal.h — shared by the files of core/train/ and reachable from
+ * the tests: the keyed random numbers of training, and the diffusion
+ * trainer's batches.
+ *
+ * adamw.c        AdamW, clip_grad_norm, warm-up, EMA
+ * init.c         keyed random numbers, the demo UNet config and its JSON,
+ *                the UNet's default initialisation, space-to-depth
+ * demo_model.c   the demo text encoder, the model folder
+ * diffusion.c    the diffusion trainer: batches, steps, checkpoints
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "readout/train.h"
+
+/* ---- keyed random numbers -------------------------------------------------
+ * xoshiro256** seeded through splitmix64 from a key of four numbers, so that
+ * each (run seed, step, index, purpose) has a stream of its own that does not
+ * depend on what else was drawn: a resumed run draws what an unbroken one
+ * does. */
+typedef struct {
+    guint64 s[4];
+} train_rng;
+
+void train_rng_init(train_rng *r, guint64 a, guint64 b, guint64 c, guint64 d);
+guint64 train_rng_u64(train_rng *r);
+/* Uniform in [0, 1), 53 bits. */
+double train_rng_uniform(train_rng *r);
+/* N(0, 1) by Box-Muller (one of each pair; the other is dropped). */
+double train_rng_normal(train_rng *r);
+/* FNV-1a of @s, to key streams by name. */
+guint64 train_hash_string(const char *s);
+
+/* ---- JSON writing ---------------------------------------------------------- */
+
+/* A float as the shortest decimal that reads back as it (1e-05, not 9.99999974737875e-06). */
+double train_clean_float(float f);
+void train_json_add_int(JsonBuilder *b, const char *key, gint64 v);
+void train_json_add_string(JsonBuilder *b, const char *key, const char *v);
+/* The builder's object, pretty-printed with a final newline. (transfer full) */
+char *train_json_to_string(JsonBuilder *b);
+
+/* ---- the diffusion trainer's batches -------------------------------------- */
+
+/* What the batch of one step is made of. */
+typedef struct {
+    int batch;
+    rg_tensor *x0;      // (B, 12, 32, 32) space-to-depth of the scenes in [-1, 1]
+    rg_tensor *noise;   // (B, 12, 32, 32) N(0, 1)
+    rg_tensor *xt;      // (B, 12, 32, 32) sqrt(a_t) x0 + sqrt(1 - a_t) noise
+    rg_tensor *t;       // (B) F32 timesteps in 0..999
+    rg_tensor *text;    // (B, 77, D) the text encoder's last hidden state
+    rg_tensor *weight;  // (B, 1, 1, 1) per-sample loss weight (min-SNR), or NULL for plain MSE
+    char **captions;    // B captions as used ("" where dropped), NULL-terminated
+} train_batch;
+
+void train_batch_clear(train_batch *b);
+
+/* The batch of step @step (deterministic in the run seed and @step). */
+gboolean train_make_batch(rg_diffusion_trainer *t, int64_t step, train_batch *b, GError **error);
+/* The loss of @b with the current weights; with @backward, a tape records
+ * it and the gradients accumulate in the parameters. */
+gboolean train_batch_loss(rg_diffusion_trainer *t, train_batch *b, gboolean backward, double *loss,
+                          GError **error);
+/* One optimizer step on @b (any batch: the tests train on a fixed one). */
+gboolean train_step_on(rg_diffusion_trainer *t, train_batch *b, double *loss, GError **error);
