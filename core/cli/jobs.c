@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "readout/data.h"
 #include "readout/pipeline.h"
 
 /* Flags every job takes. */
@@ -145,8 +146,13 @@ static int run_job(const char *command, rg_job_kind kind, job_flags *f)
 {
     run_state s = {command, f, g_get_monotonic_time()};
     g_autoptr(GError) error = NULL;
-    if (!f->model)
-        return fail(&s, "--model PATH is required (a diffusers folder or a single-file checkpoint)");
+    // no --model or "demo": the shipped demo model, with its heads unless heads are given
+    g_autofree char *model = rg_resolve_model_path(f->model, &error);
+    if (!model)
+        return fail(&s, error->message);
+    g_autofree char *heads_dir = NULL;
+    if ((f->heads || !f->head) && !(heads_dir = rg_resolve_heads_path(f->heads, f->model, &error)) && error)
+        return fail(&s, error->message);
     if (!f->output)
         return fail(&s, "--output OUT.png is required");
     g_autofree char *out_dir = g_path_get_dirname(f->output);
@@ -233,7 +239,7 @@ static int run_job(const char *command, rg_job_kind kind, job_flags *f)
     job.n_points = n_points;
 
     // heads
-    g_autoptr(rg_head_set) heads = f->heads ? rg_head_set_open_dir(f->heads, &error) : rg_head_set_new();
+    g_autoptr(rg_head_set) heads = heads_dir ? rg_head_set_open_dir(heads_dir, &error) : rg_head_set_new();
     if (!heads)
         return fail(&s, error->message);
     const char *single_role = NULL;
@@ -263,9 +269,9 @@ static int run_job(const char *command, rg_job_kind kind, job_flags *f)
             return fail(&s, error->message);
     }
     if (f->json)
-        emit_json("start", "ss", "job", command, "model", f->model);
+        emit_json("start", "ss", "job", command, "model", model);
     on_progress("load", 0, 1, &s);
-    g_autoptr(rg_pipeline) p = rg_pipeline_new(f->model, backend, &error);
+    g_autoptr(rg_pipeline) p = rg_pipeline_new(model, backend, &error);
     if (!p || !rg_pipeline_check(p, &job, &error))
         return fail(&s, error->message);
     on_progress("load", 1, 1, &s);
@@ -302,10 +308,12 @@ static int parse_and_run(const char *command, rg_job_kind kind, const char *summ
 {
     job_flags f = {.seed = -1, .weight = NAN, .eta = NAN};
     GOptionEntry common[] = {
-        {"model", 'm', 0, G_OPTION_ARG_FILENAME, &f.model, "Diffusers folder or single-file checkpoint", "PATH"},
+        {"model", 'm', 0, G_OPTION_ARG_FILENAME, &f.model,
+         "Diffusers folder or single-file checkpoint (default: demo, the shipped demo model)", "PATH"},
         {"heads", 0, 0, G_OPTION_ARG_FILENAME, &f.heads,
          "Folder of head files named by role (appearance, correspondence, pose, depth, edge, identity; .pt or "
-         ".safetensors; official names such as readout_sdv15_drag_appearance.pt too)", "DIR"},
+         ".safetensors; official names such as readout_sdv15_drag_appearance.pt too; default with the demo model: "
+         "its heads)", "DIR"},
         {"head", 0, 0, G_OPTION_ARG_FILENAME, &f.head, "One head file (pose: the pose head; generate: the control's)",
          "FILE"},
         {"prompt", 'p', 0, G_OPTION_ARG_STRING, &f.prompt, "The prompt", "TEXT"},

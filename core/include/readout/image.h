@@ -71,6 +71,13 @@ RG_API rg_image *rg_image_from_tensor(rg_tensor *t, float lo, float hi, GError *
  * deterministic; non-finite values count as 0). */
 RG_API rg_image *rg_image_from_readout(rg_tensor *readout, float lo, float hi, GError **error);
 
+/* Marks drawn in place (clipped to the picture): a line of @width pixels, a
+ * dot, an arrow from (x0, y0) to (x1, y1) with its head at the end. */
+RG_API void rg_image_draw_line(rg_image *img, float x0, float y0, float x1, float y1, const guint8 rgb[3], int width);
+RG_API void rg_image_draw_dot(rg_image *img, float x, float y, const guint8 rgb[3], int radius);
+RG_API void rg_image_draw_arrow(rg_image *img, float x0, float y0, float x1, float y1, const guint8 rgb[3],
+                                int width);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(rg_image, rg_image_free)
 
 G_END_DECLS
