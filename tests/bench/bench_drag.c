@@ -18,11 +18,15 @@
  * "record" are those of the guided range, which also run the heads), and
  * denoising steps guided / unguided; peak RSS (getrusage ru_maxrss) after
  * loading and of the job alone (the peak reset through /proc/self/clear_refs
- * after loading), the engine's peak tensor bytes, and /proc/loadavg before
- * and after. With STEPS given (fewer than the setting's), the guided share
- * stays the same and the script also prints the time extrapolated to the
- * setting's step count: the time outside the steps plus, per kind of step,
- * its mean time x its count at the full step count.
+ * after loading), the engine's peak tensor bytes, the job's CPU time (user +
+ * system; near 2 x wall on two idle cores) and /proc/loadavg before and
+ * after. The machine's other work slows the job: with more runnable
+ * processes than cores, the two OpenMP threads wait for each other at every
+ * parallel region, and steps take several times longer. With STEPS given
+ * (fewer than the setting's), the guided share stays the same and the
+ * program also prints the time extrapolated to the setting's step count: the
+ * time outside the steps plus, per kind of step, its mean time x its count
+ * at the full step count.
  *
  * Usage: OMP_NUM_THREADS=2 bench_drag MODEL_DIR official|fast [MAX_SIDE] [STEPS]
  *        bench_drag --write-sd15 DIR
@@ -49,6 +53,14 @@
 static double now_s(void)
 {
     return (double)g_get_monotonic_time() / 1e6;
+}
+
+/* User + system CPU seconds of the process so far. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
 static double peak_rss_gb(void)
@@ -315,8 +327,9 @@ int main(int argc, char **argv)
     const gboolean reset = reset_peaks();
     g_autofree char *load_before = loadavg();
     t0 = now_s();
+    const double c0 = cpu_s();
     g_autoptr(rg_image) out = rg_pipeline_run(p, &job, &error);
-    const double run_s = now_s() - t0;
+    const double run_s = now_s() - t0, run_cpu = cpu_s() - c0;
     g_autofree char *load_after = loadavg();
     if (!out) {
         fprintf(stderr, "bench_drag: the drag failed: %s\n", error->message);
@@ -328,7 +341,7 @@ int main(int argc, char **argv)
 
     step_times st;
     sum_steps(&job, events, &st);
-    printf("job: %.2f s wall (output %dx%d)\n", run_s, out->width, out->height);
+    printf("job: %.2f s wall, %.2f s CPU (output %dx%d)\n", run_s, run_cpu, out->width, out->height);
     printf("  prompts + VAE encode %.2f s, inversion %.2f s, reference %.2f s, denoising %.2f s, decode %.2f s\n",
            phase_span(events, "encode"), phase_span(events, "invert"), phase_span(events, "reference"),
            phase_span(events, "denoise"), phase_span(events, "decode"));
@@ -352,8 +365,8 @@ int main(int argc, char **argv)
         printf("EXTRAPOLATED: measured %d steps, not the setting's %d; at %d steps (%d guided) the job would "
                "take about %.0f s (%.1f min)\n", job.steps, full_steps, full_steps, full[K_GUIDED], est, est / 60);
     }
-    printf("result %s steps=%d full_steps=%d run_s=%.2f est_full_s=%.1f load_s=%.2f", setting, job.steps, full_steps,
-           run_s, est, load_s);
+    printf("result %s steps=%d full_steps=%d run_s=%.2f cpu_s=%.2f est_full_s=%.1f load_s=%.2f", setting, job.steps,
+           full_steps, run_s, run_cpu, est, load_s);
     for (int k = 0; k < K_COUNT; k++)
         if (st.count[k] > 0)
             printf(" %s=%.3f", kind_keys[k], st.sum[k] / st.count[k]);

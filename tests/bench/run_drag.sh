@@ -11,8 +11,9 @@
 # guided share and extrapolates to 100 steps; when that estimate is within
 # MAX_OFFICIAL_S (900 s) the full 100 steps run too, else the extrapolation
 # is the number (said so in the output). SD15_STEPS=N runs N steps only.
-# Other jobs on the machine slow everything: each number comes with
-# /proc/loadavg.
+# Other jobs on the machine slow everything, several times over once more
+# processes want to run than there are cores: each number comes with
+# /proc/loadavg and the job's CPU time.
 # Usage: tests/bench/run_drag.sh [BUILD_DIR] [DATA_DIR]
 # DATA_DIR keeps the generated SD1.5 folder between runs; without it, it goes
 # to a temporary folder under /tmp, removed at the end. Needs ~6 GB of memory.
@@ -42,7 +43,7 @@ run() {
     label=$1
     shift
     echo "== $label"
-    "$bench" "$@" 2>/dev/null | tee -a "$log.cur"
+    "$bench" "$@" 2>&1 | tee -a "$log.cur"
     sed -n "s/^result [a-z]* /result $label /p" "$log.cur" >>"$log"
     rm -f "$log.cur"
 }
@@ -95,7 +96,7 @@ awk '
         if (kv[1] == "loadavg") { v["loadavg"] = kv[2] " " $(i + 1) " " $(i + 2); i += 2 } else v[kv[1]] = kv[2]
     }
     est = v["steps"] == v["full_steps"] ? "" : sprintf(" (est %d steps: %.0f s)", v["full_steps"], v["est_full_s"])
-    printf "%-28s %4d steps %8.1f s%s\n", label, v["steps"], v["run_s"], est
+    printf "%-28s %4d steps %8.1f s (CPU %.1f s)%s\n", label, v["steps"], v["run_s"], v["cpu_s"], est
     printf "%-28s guided %.3f s/step, unguided %.3f s/step, inversion %.3f s/step", "",
            v["guided_s"], v["unguided_s"], v["invert_s"]
     if ("ref_record_s" in v)
