@@ -8,6 +8,7 @@
  *   readout drag, identity, pose, generate   the Readout Guidance jobs (cli/jobs.c)
  *   readout demo-scene a scene of the demo world (cli/demo_scene.c)
  *   readout train-diffusion   train the demo diffusion model (cli/train_diffusion.c)
+ *   readout train-head        train a readout head with its official recipe (cli/train_head.c)
  * Each further subcommand lives in its own file under core/cli/.
  */
 #include <locale.h>
@@ -60,6 +61,7 @@ int rg_cli_pose(int argc, char **argv);     /* core/cli/jobs.c */
 int rg_cli_generate(int argc, char **argv); /* core/cli/jobs.c */
 int rg_cli_demo_scene(int argc, char **argv); /* core/cli/demo_scene.c */
 int rg_cli_train_diffusion(int argc, char **argv); /* core/cli/train_diffusion.c */
+int rg_cli_train_head(int argc, char **argv); /* core/cli/train_head.c */
 
 static const struct {
     const char *name;
@@ -78,6 +80,7 @@ static const struct {
     { "generate", rg_cli_generate, "text to image, optionally guided by a spatial head's control map" },
     { "demo-scene", rg_cli_demo_scene, "draw a scene of the demo world (picture, metadata, label map)" },
     { "train-diffusion", rg_cli_train_diffusion, "train the demo diffusion model on generated scenes" },
+    { "train-head", rg_cli_train_head, "train a readout head (official recipes) on the demo world or a folder" },
 };
 
 static void usage(FILE *f)

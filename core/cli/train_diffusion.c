@@ -9,6 +9,7 @@
  * DIR/checkpoint.safetensors the training state (weights, EMA, AdamW moments, step;
  *                            the run's settings as JSON in its metadata)
  * DIR/loss.tsv               step, loss and its running average, one line per step
+ * DIR/eval.tsv               step and the EMA weights' loss on held-out batches, at each save
  *
  * --steps is the run's total: --resume continues to it from the checkpoint,
  * bit for bit as an unbroken run on the same thread count. A resumed run
@@ -229,15 +230,42 @@ typedef struct {
     const char *model_dir, *ckpt, *unet_path;
     settings s;
     int64_t steps;
-    int save_every, log_every;
+    int save_every, log_every, eval_batches;
     const char *init_model;
+    const char *eval_path;
 } run;
+
+/* The EMA weights' plain MSE on the held-out batches, printed and appended to eval.tsv. */
+static gboolean evaluate(rg_diffusion_trainer *t, const run *r, GError **error)
+{
+    if (r->eval_batches < 1)
+        return TRUE;
+    double sum = 0;
+    for (int k = 0; k < r->eval_batches; k++) {
+        double l = 0;
+        if (!rg_diffusion_trainer_eval(t, RG_DIFFUSION_EVAL_STEP + k, TRUE, &l, error))
+            return FALSE;
+        sum += l;
+    }
+    const int64_t step = rg_diffusion_trainer_get_step(t);
+    g_print("eval at step %" G_GINT64_FORMAT ": EMA weights' loss %.4f on %d held-out batches\n", step,
+            sum / r->eval_batches, r->eval_batches);
+    FILE *f = fopen(r->eval_path, "a");
+    if (!f) {
+        int e = errno;
+        g_set_error(error, RG_ERROR, RG_ERROR_IO, "cannot write %s: %s", r->eval_path, g_strerror(e));
+        return FALSE;
+    }
+    fprintf(f, "%" G_GINT64_FORMAT "\t%.6f\n", step, sum / r->eval_batches);
+    fclose(f);
+    return TRUE;
+}
 
 static gboolean save(rg_diffusion_trainer *t, const run *r, double loss_ema, GError **error)
 {
     g_autofree char *json = run_json(&r->s, r->steps, r->save_every, r->init_model, loss_ema);
     return rg_diffusion_trainer_save(t, r->ckpt, json, error) &&
-           rg_diffusion_trainer_export(t, r->unet_path, TRUE, error);
+           rg_diffusion_trainer_export(t, r->unet_path, TRUE, error) && evaluate(t, r, error);
 }
 
 /* Checks that @dir exists or can be made, and can be written. */
@@ -267,12 +295,12 @@ static int train(run *r, gboolean resume, const char *unet_config_path)
     g_autoptr(GError) error = NULL;
     double loss_ema = NAN;
     const gboolean have_ckpt = g_file_test(r->ckpt, G_FILE_TEST_EXISTS);
-    if (!writable_dir(r->out, &error))
-        return fail(error);
     if (resume && !have_ckpt) {
         g_printerr("readout train-diffusion: --resume: there is no %s to continue from\n", r->ckpt);
         return 1;
     }
+    if (!writable_dir(r->out, &error))
+        return fail(error);
     if (!resume && have_ckpt) {
         g_printerr("readout train-diffusion: %s already holds a run (%s); continue it with --resume, or give "
                    "another --out\n", r->out, r->ckpt);
@@ -308,7 +336,9 @@ static int train(run *r, gboolean resume, const char *unet_config_path)
         return fail(error);
     int64_t step = rg_diffusion_trainer_get_step(t);
     g_autofree char *log_path = g_build_filename(r->out, "loss.tsv", NULL);
-    if (resume && !trim_loss_log(log_path, step, &error))
+    if (resume && (!trim_loss_log(log_path, step, &error) || !trim_loss_log(r->eval_path, step, &error)))
+        return fail(error);
+    if (!resume && !g_file_set_contents(r->eval_path, "step\tema_eval_loss\n", -1, &error))
         return fail(error);
     FILE *log = fopen(log_path, resume ? "a" : "w");
     if (!log) {
@@ -325,6 +355,7 @@ static int train(run *r, gboolean resume, const char *unet_config_path)
     interrupted = 0;
     signal(SIGINT, on_sigint);
     gint64 t0 = g_get_monotonic_time(), t_window = t0;
+    const int64_t first_step = step;
     int64_t window_start = step, saved_at = step;
     gboolean ok = TRUE;
     while (step < r->steps && !interrupted) {
@@ -336,16 +367,15 @@ static int train(run *r, gboolean resume, const char *unet_config_path)
         fprintf(log, "%" G_GINT64_FORMAT "\t%.6f\t%.6f\n", step, loss, loss_ema);
         fflush(log);
         const gint64 now = g_get_monotonic_time();
-        if (step % r->log_every == 0 || step == r->steps || step == window_start + 1) {
+        if (step % r->log_every == 0 || step == r->steps || step == first_step + 1) {
+            /* the rate over the steps since the last line */
             const double rate = (double)(step - window_start) / MAX(1e-9, (now - t_window) / 1e6);
             g_autofree char *eta = duration((double)(r->steps - step) / rate);
-            g_print("step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "  loss %.4f  ema %.4f  lr %.2e  %.2f steps/s  "
-                    "ETA %s\n", step, r->steps, loss, loss_ema, rg_lr_warmup(c->lr, step - 1, c->warmup_steps), rate,
-                    eta);
-            if (step % r->log_every == 0) {
-                t_window = now;
-                window_start = step;
-            }
+            g_print("step %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "  loss %.4f  ema %.4f  lr %.2e  %.2f s/step  "
+                    "ETA %s\n", step, r->steps, loss, loss_ema, rg_lr_warmup(c->lr, step - 1, c->warmup_steps),
+                    1.0 / rate, eta);
+            t_window = now;
+            window_start = step;
         }
         if (step % r->save_every == 0 && step < r->steps) {
             if (!(ok = save(t, r, loss_ema, &error)))
@@ -374,9 +404,9 @@ static int train(run *r, gboolean resume, const char *unet_config_path)
 
 int rg_cli_train_diffusion(int argc, char **argv)
 {
-    char *out = NULL, *init_model = NULL, *unet_config = NULL;
+    g_autofree char *out = NULL, *init_model = NULL, *unet_config = NULL;
     gint64 steps = 3000, seed = 0;
-    int batch = 16, threads = 0, save_every = 250, log_every = 10, warmup = 100;
+    int batch = 16, threads = 0, save_every = 250, log_every = 10, warmup = 100, eval_batches = 4;
     double lr = 1e-3, wd = 0.01, clip = 1.0, ema = 0.9999, drop = 0.1, snr = 0;
     gboolean resume = FALSE, checkpointing = FALSE;
     /* sentinels tell which settings were given (a resumed run must not change them) */
@@ -401,12 +431,14 @@ int rg_cli_train_diffusion(int argc, char **argv)
         {"max-grad-norm", 0, 0, G_OPTION_ARG_DOUBLE, &clip, "Clip the gradient's total norm (default 1; 0: off)", "X"},
         {"ema-decay", 0, 0, G_OPTION_ARG_DOUBLE, &ema, "Largest decay of the weights' EMA (default 0.9999)", "D"},
         {"caption-dropout", 0, 0, G_OPTION_ARG_DOUBLE, &drop, "Share of empty captions, for CFG (default 0.1)", "P"},
-        {"min-snr", 0, 0, G_OPTION_ARG_DOUBLE, &snr, "Min-SNR loss weighting with this gamma (default 0: off)", "G"},
+        {"min-snr", 0, 0, G_OPTION_ARG_DOUBLE, &snr, "Min-SNR loss weighting with this gamma (default 5; 0: plain MSE)", "G"},
         {"checkpointing", 0, 0, G_OPTION_ARG_NONE, &checkpointing, "Recompute the UNet's blocks in backward (less "
          "memory, slower)", NULL},
         {"unet-config", 0, 0, G_OPTION_ARG_FILENAME, &unet_config, "A UNet config.json other than the demo's (new "
          "runs)", "FILE"},
         {"log-every", 0, 0, G_OPTION_ARG_INT, &log_every, "Print progress every N steps (default 10)", "N"},
+        {"eval-batches", 0, 0, G_OPTION_ARG_INT, &eval_batches, "At each save, the EMA weights' loss on N held-out "
+         "batches, to DIR/eval.tsv (default 4; 0: none)", "N"},
         G_OPTION_ENTRY_NULL,
     };
     g_autoptr(GOptionContext) oc = g_option_context_new("- train the demo diffusion model on generated scenes");
@@ -418,7 +450,6 @@ int rg_cli_train_diffusion(int argc, char **argv)
     g_option_context_add_main_entries(oc, entries, NULL);
     g_autoptr(GError) error = NULL;
     gboolean parsed = g_option_context_parse(oc, &argc, &argv, &error);
-    g_autofree char *out_owned = out, *init_owned = init_model, *unet_owned = unet_config;
     if (!parsed) {
         g_printerr("readout train-diffusion: %s\n", error->message);
         return 2;
@@ -465,6 +496,8 @@ int rg_cli_train_diffusion(int argc, char **argv)
         bad = "--save-every", why = g_strdup_printf("--save-every %d must be at least 1", save_every);
     else if (log_every < 1)
         bad = "--log-every", why = g_strdup_printf("--log-every %d must be at least 1", log_every);
+    else if (eval_batches < 0)
+        bad = "--eval-batches", why = g_strdup_printf("--eval-batches %d must not be negative", eval_batches);
     else if (threads < 0)
         bad = "--threads", why = g_strdup_printf("--threads %d must not be negative", threads);
     else if (s.c.warmup_steps < 0)
@@ -489,6 +522,7 @@ int rg_cli_train_diffusion(int argc, char **argv)
     g_autofree char *model_dir = g_build_filename(out, "model", NULL);
     g_autofree char *ckpt = g_build_filename(out, "checkpoint.safetensors", NULL);
     g_autofree char *unet_path = g_build_filename(model_dir, "unet", "diffusion_pytorch_model.safetensors", NULL);
-    run r = {out, model_dir, ckpt, unet_path, s, steps, save_every, log_every, init_model};
+    g_autofree char *eval_path = g_build_filename(out, "eval.tsv", NULL);
+    run r = {out, model_dir, ckpt, unet_path, s, steps, save_every, log_every, eval_batches, init_model, eval_path};
     return train(&r, resume, unet_config);
 }

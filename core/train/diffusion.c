@@ -1,5 +1,7 @@
 /* diffusion.c — the demo diffusion model's trainer (ε-prediction, DDPM
- * training on the DDIM code's schedule, AdamW, EMA, checkpoints).
+ * training on the DDIM code's schedule, AdamW, EMA, checkpoints). Scenes
+ * reach the latent space through the model's own VAE (the demo's exact
+ * space-to-depth), as rg_pipeline encodes images.
  *
  * Step k draws B scenes, each from the stream keyed (seed, k, index): the
  * scene's seed, whether its caption is dropped, its timestep and its noise.
@@ -14,6 +16,7 @@
 #include "readout/diffusion.h"
 #include "readout/scene.h"
 #include "readout/tokenizer.h"
+#include "readout/vae.h"
 #include "train/train_internal.h"
 
 #define KEY_BATCH 0x6261746368ULL /* "batch" */
@@ -26,6 +29,7 @@ struct rg_diffusion_trainer {
     rg_unet *unet;
     rg_clip_text *text;
     rg_tokenizer *tok;
+    rg_vae *vae;        /* the demo's space-to-depth (or any VAE: its mean is the latent) */
     rg_ddim sched;
     int n;              /* parameters */
     GPtrArray *names;   /* char *, diffusers names */
@@ -34,7 +38,7 @@ struct rg_diffusion_trainer {
     rg_ema *ema;
     int64_t step;
     char *unet_config_json;
-    int latent;         /* RG_SCENE_SIZE / 2 */
+    int latent;         /* latent size: RG_SCENE_SIZE / the VAE's factor (32) */
 };
 
 void rg_diffusion_train_config_init(rg_diffusion_train_config *c)
@@ -47,7 +51,7 @@ void rg_diffusion_train_config_init(rg_diffusion_train_config *c)
     c->max_grad_norm = 1.0f;
     c->ema_max_decay = 0.9999f;
     c->caption_dropout = 0.1f;
-    c->min_snr_gamma = 0;
+    c->min_snr_gamma = 5.0f;
     c->checkpointing = FALSE;
 }
 
@@ -90,6 +94,7 @@ void rg_diffusion_trainer_free(rg_diffusion_trainer *t)
     rg_unet_free(t->unet);
     rg_clip_text_free(t->text);
     rg_tokenizer_free(t->tok);
+    rg_vae_free(t->vae);
     rg_ddim_clear(&t->sched);
     rg_ctx_free(t->ctx);
     g_free(t->unet_config_json);
@@ -117,6 +122,19 @@ static rg_clip_text *load_text(const char *model_dir, GError **error)
     return w ? rg_clip_text_new(&tc, w, error) : NULL;
 }
 
+static rg_vae *load_vae(const char *model_dir, GError **error)
+{
+    g_autofree char *config = g_build_filename(model_dir, "vae", "config.json", NULL);
+    g_autofree char *weights = g_build_filename(model_dir, "vae", "diffusion_pytorch_model.safetensors", NULL);
+    rg_vae_config vc;
+    if (!rg_vae_config_load(&vc, config, error))
+        return NULL;
+    if (vc.space_to_depth)
+        return rg_vae_new(&vc, NULL, error);
+    g_autoptr(rg_weights) w = rg_weights_open_safetensors(weights, "", error);
+    return w ? rg_vae_new(&vc, w, error) : NULL;
+}
+
 rg_diffusion_trainer *rg_diffusion_trainer_new(const char *model_dir, const rg_diffusion_train_config *c,
                                                GError **error)
 {
@@ -125,20 +143,24 @@ rg_diffusion_trainer *rg_diffusion_trainer_new(const char *model_dir, const rg_d
         return NULL;
     g_autoptr(rg_diffusion_trainer) t = g_new0(rg_diffusion_trainer, 1);
     t->c = *c;
-    t->latent = RG_SCENE_SIZE / 2;
     rg_ddim_init(&t->sched);
     rg_unet_config uc;
     g_autofree char *tok_dir = g_build_filename(model_dir, "tokenizer", NULL);
     if (!(t->ctx = rg_ctx_new(NULL, error)) || !(t->unet = load_unet(model_dir, &uc, error)) ||
-        !(t->text = load_text(model_dir, error)) || !(t->tok = rg_tokenizer_new_from_dir(tok_dir, error)))
+        !(t->text = load_text(model_dir, error)) || !(t->tok = rg_tokenizer_new_from_dir(tok_dir, error)) ||
+        !(t->vae = load_vae(model_dir, error)))
         return NULL;
     const rg_clip_text_config *tc = rg_clip_text_get_config(t->text);
-    if (uc.in_channels != 12 || uc.out_channels != 12 || uc.cross_attention_dim != tc->hidden_size ||
-        t->latent % rg_unet_size_multiple(t->unet) != 0) {
+    const rg_vae_config *vc = rg_vae_get_config(t->vae);
+    const int f = 1 << (vc->n_levels - 1), lc = vc->latent_channels;
+    t->latent = RG_SCENE_SIZE / f;
+    if (vc->in_channels != 3 || uc.in_channels != lc || uc.out_channels != lc ||
+        uc.cross_attention_dim != tc->hidden_size || t->latent % rg_unet_size_multiple(t->unet) != 0) {
         g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, "train-diffusion: the UNet of %s (%d -> %d channels, "
-                    "context %d, sizes in multiples of %d) does not fit the demo world (12 -> 12 channels of a "
-                    "%dx%d latent, context %d from its text encoder)", model_dir, uc.in_channels, uc.out_channels,
-                    uc.cross_attention_dim, rg_unet_size_multiple(t->unet), t->latent, t->latent, tc->hidden_size);
+                    "context %d, sizes in multiples of %d) does not fit the demo world (%d -> %d channels of a "
+                    "%dx%d latent from its VAE, context %d from its text encoder)", model_dir, uc.in_channels,
+                    uc.out_channels, uc.cross_attention_dim, rg_unet_size_multiple(t->unet), lc, lc, t->latent,
+                    t->latent, tc->hidden_size);
         return NULL;
     }
     rg_unet_set_checkpointing(t->unet, c->checkpointing);
@@ -194,12 +216,24 @@ static rg_tensor *encode_captions(rg_diffusion_trainer *t, char **captions, int 
     return rg_clip_text_forward(t->text, t->ctx, ids, error);
 }
 
+/* The diffusion-space latent of images (B, 3, S, S) in [-1, 1]: the VAE's
+ * mean times its scaling factor; for the demo's space-to-depth (factor 1)
+ * the exact 2x2 pixel unshuffle (B, 12, S/2, S/2). */
+static rg_tensor *encode_images(rg_diffusion_trainer *t, rg_tensor *img, GError **error)
+{
+    g_autoptr(rg_tensor) mean = NULL, logvar = NULL;
+    if (!rg_vae_encode(t->vae, t->ctx, img, &mean, &logvar, error))
+        return NULL;
+    const float scale = rg_vae_get_config(t->vae)->scaling_factor;
+    return scale == 1.0f ? rg_contiguous(t->ctx, mean, error) : rg_scale(t->ctx, mean, scale, 0, error);
+}
+
 gboolean train_make_batch(rg_diffusion_trainer *t, int64_t step, train_batch *b, GError **error)
 {
     memset(b, 0, sizeof *b);
-    const int B = t->c.batch, S = RG_SCENE_SIZE, L = t->latent;
-    const int64_t s_img[4] = {B, 3, S, S}, s_lat[4] = {B, 12, L, L}, s_t[1] = {B}, s_w[4] = {B, 1, 1, 1};
-    const int64_t per = 12 * (int64_t)L * L;
+    const int B = t->c.batch, S = RG_SCENE_SIZE, L = t->latent, C = rg_vae_get_config(t->vae)->latent_channels;
+    const int64_t s_img[4] = {B, 3, S, S}, s_lat[4] = {B, C, L, L}, s_t[1] = {B}, s_w[4] = {B, 1, 1, 1};
+    const int64_t per = (int64_t)C * L * L;
     b->batch = B;
     b->captions = g_new0(char *, B + 1);
     g_autoptr(rg_tensor) img = rg_tensor_new(RG_DTYPE_F32, 4, s_img, error);
@@ -237,8 +271,7 @@ gboolean train_make_batch(rg_diffusion_trainer *t, int64_t step, train_batch *b,
                 for (int x = 0; x < S; x++) // [-1, 1] as rg_image_to_tensor
                     px[((int64_t)c * S + y) * S + x] = 2.0f * im->data[(y * S + x) * 3 + c] / 255.0f - 1.0f;
     }
-    if (!(b->x0 = rg_space_to_depth(t->ctx, img, 2, error)) ||
-        !(b->xt = rg_tensor_new(RG_DTYPE_F32, 4, s_lat, error)) ||
+    if (!(b->x0 = encode_images(t, img, error)) || !(b->xt = rg_tensor_new(RG_DTYPE_F32, 4, s_lat, error)) ||
         !(b->text = encode_captions(t, b->captions, B, error)))
         goto fail;
     // x_t = sqrt(a_t) x0 + sqrt(1 - a_t) eps, coefficients from diffusers' float32 alphas_cumprod
@@ -343,6 +376,7 @@ gboolean rg_diffusion_trainer_eval(rg_diffusion_trainer *t, int64_t step, gboole
     train_batch b;
     if (!train_make_batch(t, step, &b, error))
         return FALSE;
+    g_clear_pointer(&b.weight, rg_tensor_unref); /* plain MSE, whatever the training weights */
     if (ema)
         swap_ema(t);
     gboolean ok = train_batch_loss(t, &b, FALSE, loss, error);

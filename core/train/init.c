@@ -1,6 +1,6 @@
 /* init.c — what training starts from and shares: keyed random numbers, the
  * demo UNet's config and its config.json, PyTorch's default initialisation
- * of a UNet, and the space-to-depth of the demo's images.
+ * of a UNet, and space-to-depth.
  *
  * Random numbers are keyed by (seed, tensor name), so each tensor's values
  * do not depend on the others or on the order they are made in.

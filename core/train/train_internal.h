@@ -4,7 +4,7 @@
  *
  * adamw.c        AdamW, clip_grad_norm, warm-up, EMA
  * init.c         keyed random numbers, the demo UNet config and its JSON,
- *                the UNet's default initialisation, space-to-depth
+ *                the UNet's default initialisation
  * demo_model.c   the demo text encoder, the model folder
  * diffusion.c    the diffusion trainer: batches, steps, checkpoints
  */
@@ -46,7 +46,7 @@ char *train_json_to_string(JsonBuilder *b);
 /* What the batch of one step is made of. */
 typedef struct {
     int batch;
-    rg_tensor *x0;      // (B, 12, 32, 32) space-to-depth of the scenes in [-1, 1]
+    rg_tensor *x0;      // (B, 12, 32, 32) latents of the scenes: their space-to-depth in [-1, 1]
     rg_tensor *noise;   // (B, 12, 32, 32) N(0, 1)
     rg_tensor *xt;      // (B, 12, 32, 32) sqrt(a_t) x0 + sqrt(1 - a_t) noise
     rg_tensor *t;       // (B) F32 timesteps in 0..999

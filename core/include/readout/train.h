@@ -141,8 +141,9 @@ RG_API gboolean rg_demo_model_create(const char *dir, const rg_unet_config *unet
 
 /* 2x2 (@factor x @factor) space-to-depth as torch's pixel_unshuffle:
  * (B, C, H, W) -> (B, C f^2, H/f, W/f), output channel c f^2 + i f + j
- * holding pixel (f y + i, f x + j) of channel c. Differentiable. Errors:
- * RG_ERROR_SHAPE (not 4-D, H or W not multiples of @factor). */
+ * holding pixel (f y + i, f x + j) of channel c. Differentiable. The same map
+ * as the demo model's VAE (rg_vae with space_to_depth), without a model.
+ * Errors: RG_ERROR_SHAPE (not 4-D, H or W not multiples of @factor). */
 RG_API rg_tensor *rg_space_to_depth(rg_ctx *ctx, rg_tensor *x, int factor, GError **error);
 
 /* ---- the diffusion trainer ----------------------------------------------- */
@@ -156,7 +157,7 @@ typedef struct {
     float max_grad_norm;   /* clip the total gradient norm at this, 0 = no clipping: 1.0 */
     float ema_max_decay;   /* rg_ema max_decay: 0.9999 */
     float caption_dropout; /* share of captions replaced by "" (for CFG): 0.1 */
-    float min_snr_gamma;   /* min-SNR loss weighting min(SNR, gamma) / SNR; 0 = off (plain MSE): 0 */
+    float min_snr_gamma;   /* min-SNR loss weighting min(SNR, gamma) / SNR; 0 = off (plain MSE): 5 */
     gboolean checkpointing; /* checkpoint the UNet's blocks (less memory, ~1.3x the time): FALSE */
 } rg_diffusion_train_config;
 
@@ -164,28 +165,34 @@ RG_API void rg_diffusion_train_config_init(rg_diffusion_train_config *c);
 
 typedef struct rg_diffusion_trainer rg_diffusion_trainer;
 
-/* A trainer of the model folder @model_dir: its text encoder and tokenizer
- * (frozen), its UNet (config.json and weights: the starting point), on the
- * CPU. Errors: those of loading the components; RG_ERROR_ARGUMENT (a bad
- * setting, a UNet whose channels are not 12 or whose context width is not
+/* A trainer of the model folder @model_dir: its text encoder, tokenizer and
+ * VAE (frozen; the demo's is the exact space-to-depth), its UNet
+ * (config.json and weights: the starting point), on the CPU. Errors: those
+ * of loading the components; RG_ERROR_ARGUMENT (a bad setting, a UNet whose
+ * channels are not the VAE's latent channels or whose context width is not
  * the text encoder's). */
 RG_API rg_diffusion_trainer *rg_diffusion_trainer_new(const char *model_dir, const rg_diffusion_train_config *c,
                                                       GError **error);
 RG_API void rg_diffusion_trainer_free(rg_diffusion_trainer *t);
 /* One optimizer step on the batch of step rg_diffusion_trainer_get_step():
- * B scenes of seed (seed, step, index), x0 = space-to-depth of the image in
- * [-1, 1] (B, 12, 32, 32), t uniform in 0..999, x_t = sqrt(a_t) x0 +
+ * B scenes of seed (seed, step, index), x0 = the VAE's latent of the image in
+ * [-1, 1] (its mean times the scaling factor: for the demo the space-to-depth,
+ * (B, 12, 32, 32)), t uniform in 0..999, x_t = sqrt(a_t) x0 +
  * sqrt(1 - a_t) eps with the DDIM schedule's alphas_cumprod (rg_ddim_init),
- * loss = MSE(UNet(x_t, t, CLIP(caption)), eps), captions dropped to "" at
- * caption_dropout; backward, clipping, AdamW with warm-up, EMA update.
- * @loss (may be NULL): the batch's loss before the step. */
+ * loss = mean_b w_b MSE_b(UNet(x_t, t, CLIP(caption)), eps) with the min-SNR
+ * weights w_b = min(SNR_t, gamma) / SNR_t (1 when min_snr_gamma is 0),
+ * captions dropped to "" at caption_dropout; backward, clipping, AdamW with
+ * warm-up, EMA update. @loss (may be NULL): the batch's (weighted) loss
+ * before the step. */
 RG_API gboolean rg_diffusion_trainer_step(rg_diffusion_trainer *t, double *loss, GError **error);
 /* Steps taken (the next batch's number). */
 RG_API int64_t rg_diffusion_trainer_get_step(const rg_diffusion_trainer *t);
 /* (transfer none) The UNet being trained. */
 RG_API rg_unet *rg_diffusion_trainer_get_unet(rg_diffusion_trainer *t);
-/* The loss of the batch of step @step with the current weights (no update;
- * with the EMA weights when @ema). */
+/* The plain MSE (no min-SNR weighting) of the batch of step @step with the
+ * current weights, or the EMA weights when @ema; no update. Held-out batches:
+ * steps the run never reaches (RG_DIFFUSION_EVAL_STEP + k). */
+#define RG_DIFFUSION_EVAL_STEP (G_GINT64_CONSTANT(1) << 62)
 RG_API gboolean rg_diffusion_trainer_eval(rg_diffusion_trainer *t, int64_t step, gboolean ema, double *loss,
                                           GError **error);
 
