@@ -3,6 +3,7 @@
  * (preview.c), the guided sampler (sampler.c) and the jobs (jobs.c). */
 #pragma once
 
+#include "base/rng.h"
 #include "readout/clip.h"
 #include "readout/diffusion.h"
 #include "readout/guidance.h"
@@ -30,13 +31,9 @@ typedef enum {
     NOISE_ETA = 3,       /* the per-step DDIM noise (eta > 0) */
 } noise_stream;
 
-typedef struct {
-    guint64 s[4];
-} noise_rng;
-
-void noise_rng_init(noise_rng *r, guint64 seed, noise_stream stream);
-/* A new (n, c, h, w) tensor of N(0, 1) draws (xoshiro256** + Box-Muller). */
-rg_tensor *noise_tensor(noise_rng *r, int64_t n, int64_t c, int64_t h, int64_t w, GError **error);
+void noise_rng_init(rg_rng *r, guint64 seed, noise_stream stream);
+/* A new (n, c, h, w) tensor of N(0, 1) draws. */
+rg_tensor *noise_tensor(rg_rng *r, int64_t n, int64_t c, int64_t h, int64_t w, GError **error);
 
 /* ---- preview.c ----------------------------------------------------------- */
 

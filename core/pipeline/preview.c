@@ -49,7 +49,7 @@ rg_tensor *encode_image(rg_pipeline *p, const rg_image *img, guint64 seed, GErro
     if (!x || !rg_vae_encode(p->vae, p->ctx, x, &mean, &logvar, error))
         return NULL;
     // the official code samples the posterior (latent_dist.sample()), not its mean
-    noise_rng rng;
+    rg_rng rng;
     noise_rng_init(&rng, seed, NOISE_POSTERIOR);
     const int64_t *s = rg_tensor_shape(mean);
     g_autoptr(rg_tensor) noise = noise_tensor(&rng, s[0], s[1], s[2], s[3], error);

@@ -283,7 +283,7 @@ rg_image *rg_pipeline_run(rg_pipeline *p, const rg_job *job, GError **error)
     if (!cond)
         return NULL;
     term_list tl = {0};
-    noise_rng rng;
+    rg_rng rng;
     noise_rng_init(&rng, job->seed, NOISE_INITIAL);
     g_autoptr(rg_tensor) noise = noise_tensor(&rng, 1, g.channels, g.lh, g.lw, error);
     g_autoptr(rg_tensor) z = NULL;

@@ -270,7 +270,7 @@ rg_tensor *sampler_run(sampler *s, rg_tensor *z_init, GError **error)
     rg_ddim_init(&ddim);
     if (!rg_ddim_set_steps(&ddim, n, error))
         return NULL;
-    noise_rng eta_rng;
+    rg_rng eta_rng;
     noise_rng_init(&eta_rng, job->seed, NOISE_ETA);
     if (s->record)
         g_ptr_array_set_size(s->record, (guint)(n * s->n_terms * 2));

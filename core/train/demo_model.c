@@ -111,10 +111,10 @@ static void clip_init_one(const char *name, int ndim, const int64_t *shape, gpoi
     const int64_t count = rg_tensor_numel(t);
     const double std = clip_std(ci->c, name);
     const gboolean norm_weight = strstr(name, "layer_norm") && g_str_has_suffix(name, ".weight");
-    train_rng r;
-    train_rng_init(&r, RG_DEMO_TEXT_ENCODER_SEED, KEY_CLIP_INIT, train_hash_string(name), 0);
+    rg_rng r;
+    rg_rng_init(&r, RG_DEMO_TEXT_ENCODER_SEED, KEY_CLIP_INIT, rg_hash_string(name), 0);
     for (int64_t k = 0; k < count; k++)
-        d[k] = std > 0 ? (float)(std * train_rng_normal(&r)) : norm_weight ? 1.0f : 0.0f;
+        d[k] = std > 0 ? (float)(std * rg_rng_normal(&r)) : norm_weight ? 1.0f : 0.0f;
     g_ptr_array_add(ci->names, g_strdup(name));
     g_ptr_array_add(ci->tensors, t);
 }

@@ -242,16 +242,16 @@ gboolean train_make_batch(rg_diffusion_trainer *t, int64_t step, train_batch *b,
         (t->c.min_snr_gamma > 0 && !(b->weight = rg_tensor_new(RG_DTYPE_F32, 4, s_w, error))))
         goto fail;
     for (int i = 0; i < B; i++) {
-        train_rng r;
-        train_rng_init(&r, t->c.seed, KEY_BATCH, (guint64)step, (guint64)i);
+        rg_rng r;
+        rg_rng_init(&r, t->c.seed, KEY_BATCH, (guint64)step, (guint64)i);
         rg_scene scene;
-        rg_scene_generate(&scene, train_rng_u64(&r));
-        const gboolean drop = train_rng_uniform(&r) < t->c.caption_dropout;
-        const int ti = (int)(train_rng_uniform(&r) * RG_DDIM_TRAIN_STEPS); /* uniform in 0..999 */
+        rg_scene_generate(&scene, rg_rng_u64(&r));
+        const gboolean drop = rg_rng_uniform(&r) < t->c.caption_dropout;
+        const int ti = (int)(rg_rng_uniform(&r) * RG_DDIM_TRAIN_STEPS); /* uniform in 0..999 */
         rg_tensor_data_f32(b->t)[i] = (float)ti;
         float *nz = rg_tensor_data_f32(b->noise) + i * per;
         for (int64_t k = 0; k < per; k++)
-            nz[k] = (float)train_rng_normal(&r);
+            nz[k] = (float)rg_rng_normal(&r);
         if (b->weight) {
             const double a = rg_ddim_alpha(&t->sched, ti), snr = a / (1.0 - a);
             rg_tensor_data_f32(b->weight)[i] = (float)(MIN(snr, (double)t->c.min_snr_gamma) / snr);

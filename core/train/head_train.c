@@ -185,7 +185,7 @@ rg_head_trainer *rg_head_trainer_new(const char *model_path, const char *data, c
         !(t->text = encode_prompt(t->p, "", error)))
         return NULL;
     /* Without checkpointing a backward pass keeps about 3000 channels of
-     * activations per layer and image at the grid's size: ~25% faster where
+     * activations per layer and image at the grid's size: a third less time where
      * that fits (the demo: ~0.6 GB at batch 8), checkpointed otherwise (SD1.5:
      * ~4.5 GB at batch 8). */
     const int per = t->recipe == RECIPE_SPATIAL ? 1 : t->recipe == RECIPE_CORRESPONDENCE ? 2 : 3;
@@ -251,11 +251,11 @@ static rg_tensor *keyed_noise(const rg_head_trainer *t, guint64 key, int64_t ste
     rg_tensor *x = rg_tensor_new(RG_DTYPE_F32, 4, shape, error);
     if (!x)
         return NULL;
-    train_rng r;
-    train_rng_init(&r, t->c.seed, key, (guint64)step, (guint64)index);
+    rg_rng r;
+    rg_rng_init(&r, t->c.seed, key, (guint64)step, (guint64)index);
     float *v = rg_tensor_data_f32(x);
     for (int64_t k = 0; k < rg_tensor_numel(x); k++)
-        v[k] = (float)train_rng_normal(&r);
+        v[k] = (float)rg_rng_normal(&r);
     return x;
 }
 
@@ -339,9 +339,9 @@ gboolean head_train_make_batch(rg_head_trainer *t, int64_t step, head_batch *b, 
     const int per = t->recipe == RECIPE_SPATIAL ? 1 : t->recipe == RECIPE_CORRESPONDENCE ? 2 : 3;
     b->batch = B;
     b->n_images = B * per;
-    train_rng r;
-    train_rng_init(&r, t->c.seed, HEAD_KEY_TIMESTEP, (guint64)step, 0);
-    b->s = 1 + (int)(train_rng_uniform(&r) * 999); /* np.random.choice(range(1, 1000)) */
+    rg_rng r;
+    rg_rng_init(&r, t->c.seed, HEAD_KEY_TIMESTEP, (guint64)step, 0);
+    b->s = 1 + (int)(rg_rng_uniform(&r) * 999); /* np.random.choice(range(1, 1000)) */
     head_item *items = g_new0(head_item, B);
     rg_image **images = g_new0(rg_image *, b->n_images);
     gboolean ok = TRUE;

@@ -120,12 +120,12 @@ rg_image *rg_demo_edge_map(const rg_image *labels, GError **error)
 #define DEMO_STILL 0.25    /* share of objects left in place */
 
 /* Keeps a uniform random subset of @max of the @n points (4 floats each) in @p. */
-static int subsample(float *p, int n, int max, train_rng *r)
+static int subsample(float *p, int n, int max, rg_rng *r)
 {
     if (max <= 0 || n <= max)
         return n;
     for (int i = 0; i < max; i++) { /* partial Fisher-Yates */
-        const int j = i + (int)(train_rng_uniform(r) * (n - i));
+        const int j = i + (int)(rg_rng_uniform(r) * (n - i));
         float t[4];
         memcpy(t, p + 4 * i, sizeof t);
         memcpy(p + 4 * i, p + 4 * j, sizeof t);
@@ -140,25 +140,25 @@ gboolean rg_demo_correspondence_pair(guint64 seed, int max_points, rg_scene *a, 
     g_return_val_if_fail(a != NULL && b != NULL && points != NULL && n_points != NULL, FALSE);
     *points = NULL;
     *n_points = 0;
-    train_rng r;
-    train_rng_init(&r, seed, HEAD_KEY_ITEM, 0x70616972ULL /* "pair" */, 0);
-    rg_scene_generate(a, train_rng_u64(&r));
+    rg_rng r;
+    rg_rng_init(&r, seed, HEAD_KEY_ITEM, 0x70616972ULL /* "pair" */, 0);
+    rg_scene_generate(a, rg_rng_u64(&r));
     *b = *a;
     for (int k = 0; k < a->n_objects; k++) {
-        if (train_rng_uniform(&r) < DEMO_STILL)
+        if (rg_rng_uniform(&r) < DEMO_STILL)
             continue;
         const rg_scene_object *o = &a->objects[k];
         float dx = 0, dy = 0;
         /* a move that keeps the centre well inside the image */
         for (int attempt = 0; attempt < 8; attempt++) {
-            dx = (float)((2 * train_rng_uniform(&r) - 1) * DEMO_MOVE);
-            dy = (float)((2 * train_rng_uniform(&r) - 1) * DEMO_MOVE);
+            dx = (float)((2 * rg_rng_uniform(&r) - 1) * DEMO_MOVE);
+            dy = (float)((2 * rg_rng_uniform(&r) - 1) * DEMO_MOVE);
             if (o->cx + dx >= 6 && o->cx + dx <= RG_SCENE_SIZE - 6 && o->cy + dy >= 6 && o->cy + dy <= RG_SCENE_SIZE - 6)
                 break;
             dx = dy = 0;
         }
-        const float turn = (float)((2 * train_rng_uniform(&r) - 1) * DEMO_TURN);
-        const float scale = (float)(DEMO_SCALE_LO + train_rng_uniform(&r) * (DEMO_SCALE_HI - DEMO_SCALE_LO));
+        const float turn = (float)((2 * rg_rng_uniform(&r) - 1) * DEMO_TURN);
+        const float scale = (float)(DEMO_SCALE_LO + rg_rng_uniform(&r) * (DEMO_SCALE_HI - DEMO_SCALE_LO));
         rg_scene_transform_object(b, k, dx, dy, turn, scale);
     }
     g_autoptr(rg_image) la = NULL, lb = NULL;
@@ -195,13 +195,13 @@ gboolean rg_demo_correspondence_pair(guint64 seed, int max_points, rg_scene *a, 
 void rg_demo_appearance_triplet(guint64 seed, rg_scene *anchor, rg_scene *positive, rg_scene *negative)
 {
     g_return_if_fail(anchor != NULL && positive != NULL && negative != NULL);
-    train_rng r;
-    train_rng_init(&r, seed, HEAD_KEY_ITEM, 0x74726970ULL /* "trip" */, 0);
-    rg_scene_generate(anchor, train_rng_u64(&r));
+    rg_rng r;
+    rg_rng_init(&r, seed, HEAD_KEY_ITEM, 0x74726970ULL /* "trip" */, 0);
+    rg_scene_generate(anchor, rg_rng_u64(&r));
     *positive = *anchor;
-    rg_scene_relayout(positive, train_rng_u64(&r));
+    rg_scene_relayout(positive, rg_rng_u64(&r));
     *negative = *anchor;
-    rg_scene_recolor(negative, train_rng_u64(&r));
+    rg_scene_recolor(negative, rg_rng_u64(&r));
 }
 
 /* ---- folders -------------------------------------------------------------------------- */
@@ -498,10 +498,10 @@ static folder_item *item_at(head_data *d, guint64 seed, int64_t g)
             d->perm = g_new(int, n);
         for (int i = 0; i < n; i++)
             d->perm[i] = i;
-        train_rng r;
-        train_rng_init(&r, seed, HEAD_KEY_EPOCH, (guint64)epoch, 0);
+        rg_rng r;
+        rg_rng_init(&r, seed, HEAD_KEY_EPOCH, (guint64)epoch, 0);
         for (int i = n - 1; i > 0; i--) {
-            const int j = (int)(train_rng_uniform(&r) * (i + 1));
+            const int j = (int)(rg_rng_uniform(&r) * (i + 1));
             const int t = d->perm[i];
             d->perm[i] = d->perm[j];
             d->perm[j] = t;
@@ -542,17 +542,17 @@ gboolean head_data_item(head_data *d, guint64 seed, int64_t step, int batch, int
                         GError **error)
 {
     memset(it, 0, sizeof *it);
-    train_rng r;
-    train_rng_init(&r, seed, HEAD_KEY_ITEM, (guint64)step, (guint64)index);
+    rg_rng r;
+    rg_rng_init(&r, seed, HEAD_KEY_ITEM, (guint64)step, (guint64)index);
     if (d->demo) {
-        if (!demo_item(d, train_rng_u64(&r), it, error)) {
+        if (!demo_item(d, rg_rng_u64(&r), it, error)) {
             head_item_clear(it);
             return FALSE;
         }
         return TRUE;
     }
     folder_item *f = item_at(d, seed, step * batch + index);
-    double u = train_rng_uniform(&r);
+    double u = rg_rng_uniform(&r);
     rg_image *raw[3] = {NULL, NULL, NULL}, *raw_target = NULL;
     gboolean ok = TRUE;
     it->n_images = d->recipe == RECIPE_SPATIAL ? 1 : d->recipe == RECIPE_CORRESPONDENCE ? 2 : 3;

@@ -26,7 +26,7 @@ typedef enum {
 
 head_recipe head_recipe_of(const char *role);
 
-/* Stream purposes of the keyed random numbers (train_rng_init(seed, KEY, step, index)). */
+/* Stream purposes of the keyed random numbers (rg_rng_init(seed, KEY, step, index)). */
 #define HEAD_KEY_INIT 0x68656164ULL      /* "head": the head's initialisation (its own seed) */
 #define HEAD_KEY_TIMESTEP 0x74696d65ULL  /* "time" */
 #define HEAD_KEY_NOISE 0x6e6f6973ULL     /* "nois": the diffusion noise of image i */

@@ -1,9 +1,9 @@
-/* init.c — what training starts from and shares: keyed random numbers, the
- * demo UNet's config and its config.json, PyTorch's default initialisation
- * of a UNet, and space-to-depth.
+/* init.c — what training starts from and shares: the demo UNet's config
+ * and its config.json, PyTorch's default initialisation of a UNet, and
+ * space-to-depth.
  *
- * Random numbers are keyed by (seed, tensor name), so each tensor's values
- * do not depend on the others or on the order they are made in.
+ * Random numbers (base/rng.h) are keyed by (seed, tensor name), so each
+ * tensor's values do not depend on the others or on the order they are made in.
  */
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -11,63 +11,6 @@
 
 #include "models/unet/unet_internal.h"
 #include "train/train_internal.h"
-
-/* ---- keyed random numbers ------------------------------------------------- */
-
-static guint64 splitmix64(guint64 *x)
-{
-    guint64 z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static guint64 rotl(guint64 x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-void train_rng_init(train_rng *r, guint64 a, guint64 b, guint64 c, guint64 d)
-{
-    guint64 x = a;
-    x = splitmix64(&x) ^ b;
-    x = splitmix64(&x) ^ c;
-    x = splitmix64(&x) ^ d;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&x);
-}
-
-guint64 train_rng_u64(train_rng *r)
-{
-    guint64 *s = r->s;
-    const guint64 result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-double train_rng_uniform(train_rng *r)
-{
-    return (double)(train_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-double train_rng_normal(train_rng *r)
-{
-    const double u = 1.0 - train_rng_uniform(r), v = train_rng_uniform(r); /* u in (0, 1]: log is finite */
-    return sqrt(-2.0 * log(u)) * cos(2.0 * G_PI * v);
-}
-
-guint64 train_hash_string(const char *s)
-{
-    guint64 h = 0xcbf29ce484222325ULL;
-    for (; *s; s++)
-        h = (h ^ (guint8)*s) * 0x100000001b3ULL;
-    return h;
-}
 
 /* Stream purposes of the initialisation. */
 #define KEY_UNET_INIT 0x756e6574ULL /* "unet" */
@@ -253,10 +196,10 @@ static rg_tensor *unet_init_source(const char *name, int ndim, const int64_t *sh
     /* kaiming_uniform_(a=sqrt(5)) on weights and the default bias init both
      * give U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
     const double bound = 1.0 / sqrt((double)fan_in);
-    train_rng r;
-    train_rng_init(&r, init->seed, KEY_UNET_INIT, train_hash_string(name), 0);
+    rg_rng r;
+    rg_rng_init(&r, init->seed, KEY_UNET_INIT, rg_hash_string(name), 0);
     for (int64_t k = 0; k < count; k++)
-        d[k] = (float)((2.0 * train_rng_uniform(&r) - 1.0) * bound);
+        d[k] = (float)((2.0 * rg_rng_uniform(&r) - 1.0) * bound);
     return t;
 }
 

@@ -14,23 +14,9 @@
 
 #include "readout/train.h"
 
-/* ---- keyed random numbers -------------------------------------------------
- * xoshiro256** seeded through splitmix64 from a key of four numbers, so that
- * each (run seed, step, index, purpose) has a stream of its own that does not
- * depend on what else was drawn: a resumed run draws what an unbroken one
- * does. */
-typedef struct {
-    guint64 s[4];
-} train_rng;
-
-void train_rng_init(train_rng *r, guint64 a, guint64 b, guint64 c, guint64 d);
-guint64 train_rng_u64(train_rng *r);
-/* Uniform in [0, 1), 53 bits. */
-double train_rng_uniform(train_rng *r);
-/* N(0, 1) by Box-Muller (one of each pair; the other is dropped). */
-double train_rng_normal(train_rng *r);
-/* FNV-1a of @s, to key streams by name. */
-guint64 train_hash_string(const char *s);
+/* Keyed random numbers (rg_rng): each (run seed, step, index, purpose) has a
+ * stream of its own, so a resumed run draws what an unbroken one does. */
+#include "base/rng.h"
 
 /* ---- JSON writing ---------------------------------------------------------- */
 

@@ -68,7 +68,7 @@ static rg_tensor *context_rows(int B, const char *prompt)
 /* (B, 4, 8, 12) noise; @same: every row the same draw. */
 static rg_tensor *random_latent(int B, guint64 seed, gboolean same)
 {
-    noise_rng r;
+    rg_rng r;
     noise_rng_init(&r, seed, NOISE_INITIAL);
     if (!same)
         return noise_tensor(&r, B, 4, 8, 12, NULL);
