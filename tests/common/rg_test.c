@@ -4,6 +4,7 @@
 #include "ops/shape.h"
 
 #include <math.h>
+#include <sys/wait.h>
 #include <string.h>
 
 int rg_test_failures = 0;
@@ -294,4 +295,32 @@ gboolean rg_expect_error_full(const char *what, gpointer result, GError *error, 
 gboolean rg_expect_error(const char *what, gpointer result, GError *error, int code, const char *op)
 {
     return rg_expect_error_full(what, result, error, code, NULL, op);
+}
+
+int rg_test_spawnv(const char *exe, char **out, char **err, const char *first, va_list ap)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (gpointer)exe);
+    for (const char *a = first; a; a = va_arg(ap, const char *))
+        g_ptr_array_add(argv, (gpointer)a);
+    g_ptr_array_add(argv, NULL);
+    int wait_status = 0;
+    GError *error = NULL;
+    const GSpawnFlags flags = (out ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL) | (err ? 0 : G_SPAWN_STDERR_TO_DEV_NULL);
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, flags, NULL, NULL, out, err, &wait_status, &error)) {
+        g_printerr("NOT OK cannot run %s: %s\n", exe, error->message);
+        g_error_free(error);
+        rg_test_failures++;
+        return -1;
+    }
+    return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+}
+
+int rg_test_spawn(const char *exe, char **out, char **err, const char *first, ...)
+{
+    va_list ap;
+    va_start(ap, first);
+    const int status = rg_test_spawnv(exe, out, err, first, ap);
+    va_end(ap);
+    return status;
 }

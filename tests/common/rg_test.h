@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <stdarg.h>
+
 #include "autograd/tape_impl.h"
 #include "readout/readout.h"
 #include "tensor/context.h"
@@ -103,3 +105,10 @@ extern int rg_test_failures;
             rg_test_failures++;                                                   \
         }                                                                         \
     } while (0)
+
+/* Runs @exe with the arguments @first, ... (NULL-terminated), waiting for it;
+ * its stdout and stderr go to *@out and *@err (new strings; either pointer may
+ * be NULL to discard). Returns the exit status, -1 when it did not exit
+ * normally; a failure to start it fails the test. */
+int rg_test_spawn(const char *exe, char **out, char **err, const char *first, ...) G_GNUC_NULL_TERMINATED;
+int rg_test_spawnv(const char *exe, char **out, char **err, const char *first, va_list ap);

@@ -475,23 +475,6 @@ static void test_bad_scenes(void)
     RG_CHECK(json_parser_load_from_data(parser, json, -1, NULL)); /* no inf or nan in it */
 }
 
-/* Runs readout with the arguments (NULL-terminated); returns its exit status. */
-static int run(char **out, char **err, const char *first, ...)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)RG_READOUT_EXE);
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *))
-        g_ptr_array_add(argv, (gpointer)a);
-    va_end(ap);
-    g_ptr_array_add(argv, NULL);
-    int status = -1;
-    GError *error = NULL;
-    RG_CHECK(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error));
-    rg_assert_no_error(error);
-    return g_spawn_check_wait_status(status, NULL) ? 0 : WEXITSTATUS(status);
-}
 
 static void expect_cli_failure(const char *label, int status, const char *err, const char *needle, const char *file)
 {
@@ -509,7 +492,7 @@ static void test_cli(void)
     g_autofree char *png = g_build_filename(tmp, "scene.png", NULL), *meta = g_build_filename(tmp, "scene.json", NULL);
     g_autofree char *labels = g_build_filename(tmp, "labels.png", NULL);
     g_autofree char *out = NULL, *err = NULL;
-    RG_CHECK(run(&out, &err, "demo-scene", "--seed", "3", "--out", png, "--meta", meta, "--labels", labels, NULL) == 0);
+    RG_CHECK(rg_test_spawn(RG_READOUT_EXE, &out, &err, "demo-scene", "--seed", "3", "--out", png, "--meta", meta, "--labels", labels, NULL) == 0);
     rg_scene s;
     rg_scene_generate(&s, 3);
     g_autofree char *caption = rg_scene_caption(&s);
@@ -529,13 +512,13 @@ static void test_cli(void)
     g_autofree char *missing = g_build_filename(tmp, "no-such-folder", "scene.png", NULL);
     g_autofree char *png2 = g_build_filename(tmp, "scene2.png", NULL);
     g_autofree char *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
-    int status = run(NULL, &e1, "demo-scene", "--seed", "3", NULL);
+    int status = rg_test_spawn(RG_READOUT_EXE, NULL, &e1, "demo-scene", "--seed", "3", NULL);
     expect_cli_failure("no --out", status, e1, "--out FILE is required", NULL);
-    status = run(NULL, &e2, "demo-scene", "--out", missing, NULL);
+    status = rg_test_spawn(RG_READOUT_EXE, NULL, &e2, "demo-scene", "--out", missing, NULL);
     expect_cli_failure("missing folder", status, e2, "does not exist", missing);
-    status = run(NULL, &e3, "demo-scene", "--out", png2, "--meta", missing, NULL);
+    status = rg_test_spawn(RG_READOUT_EXE, NULL, &e3, "demo-scene", "--out", png2, "--meta", missing, NULL);
     expect_cli_failure("missing meta folder", status, e3, "does not exist", png2);
-    status = run(NULL, &e4, "demo-scene", "--seed", "-4", "--out", png2, NULL);
+    status = rg_test_spawn(RG_READOUT_EXE, NULL, &e4, "demo-scene", "--seed", "-4", "--out", png2, NULL);
     expect_cli_failure("bad seed", status, e4, "--seed -4 is not", png2);
 }
 

@@ -38,39 +38,14 @@ static char *path_in_tmp(const char *name)
     return g_build_filename(tmp, name, NULL);
 }
 
-/* Runs readout with @args (NULL-terminated); returns the exit status. */
-static int run(char **out, char **err, const char *first, ...)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)RG_READOUT_EXE);
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *))
-        g_ptr_array_add(argv, (gpointer)a);
-    va_end(ap);
-    g_ptr_array_add(argv, NULL);
-    int status = -1;
-    GError *error = NULL;
-    RG_CHECK(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error));
-    rg_assert_no_error(error);
-    return g_spawn_check_wait_status(status, NULL) ? 0 : WEXITSTATUS(status);
-}
-
 static void expect_failure(const char *label, const char *needle, const char *output, const char *first, ...)
 {
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)RG_READOUT_EXE);
+    g_autofree char *err = NULL;
     va_list ap;
     va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *))
-        g_ptr_array_add(argv, (gpointer)a);
+    const int status = rg_test_spawnv(RG_READOUT_EXE, NULL, &err, first, ap);
     va_end(ap);
-    g_ptr_array_add(argv, NULL);
-    g_autofree char *err = NULL;
-    int status = -1;
-    RG_CHECK(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err,
-                          &status, NULL));
-    const gboolean ok = !g_spawn_check_wait_status(status, NULL) && strstr(err, needle) &&
+    const gboolean ok = status != 0 && err && strstr(err, needle) &&
                         !g_file_test(output, G_FILE_TEST_EXISTS);
     if (!ok) {
         g_printerr("NOT OK %s: expected a failure saying \"%s\" and no %s; stderr: %s\n", label, needle, output, err);
@@ -106,7 +81,7 @@ int main(void)
     RG_CHECK(rg_image_save_png(img, in, NULL));
 
     g_autofree char *json = NULL, *err = NULL;
-    int rc = run(&json, &err, "drag", "--model", RG_TINY_MODEL, "--heads", heads, "--image", in, "--point",
+    int rc = rg_test_spawn(RG_READOUT_EXE, &json, &err, "drag", "--model", RG_TINY_MODEL, "--heads", heads, "--image", in, "--point",
                  "10,8:30,12", "--steps", "3", "--max-side", "32", "--json", "--readouts", readouts, "--output", out,
                  NULL);
     RG_CHECK(rc == 0);
@@ -138,17 +113,17 @@ int main(void)
 
     g_clear_pointer(&err, g_free);
     g_autofree char *pose_head = g_build_filename(heads, "pose.safetensors", NULL);
-    RG_CHECK(run(NULL, &err, "pose", "--model", RG_TINY_MODEL, "--head", pose_head, "--pose", in, "--prompt",
+    RG_CHECK(rg_test_spawn(RG_READOUT_EXE, NULL, &err, "pose", "--model", RG_TINY_MODEL, "--head", pose_head, "--pose", in, "--prompt",
                  "a red ball", "--steps", "3", "--fast", "--output", out, NULL) == 0);
     g_autoptr(rg_image) posed = load(out);
     RG_CHECK(posed && posed->width == 40 && posed->height == 24);
     g_remove(out);
     g_clear_pointer(&err, g_free);
-    RG_CHECK(run(NULL, &err, "generate", "--model", RG_TINY_MODEL, "--head", pose_head, "--control", in,
+    RG_CHECK(rg_test_spawn(RG_READOUT_EXE, NULL, &err, "generate", "--model", RG_TINY_MODEL, "--head", pose_head, "--control", in,
                  "--prompt", "a red ball", "--steps", "3", "--output", out, NULL) == 0);
     g_remove(out);
     g_clear_pointer(&err, g_free);
-    RG_CHECK(run(NULL, &err, "identity", "--model", RG_TINY_MODEL, "--heads", heads, "--reference", in, "--box",
+    RG_CHECK(rg_test_spawn(RG_READOUT_EXE, NULL, &err, "identity", "--model", RG_TINY_MODEL, "--heads", heads, "--reference", in, "--box",
                  "5,5,20,20", "--prompt", "a red ball", "--steps", "3", "--output", out, NULL) == 0);
     g_remove(out);
 

@@ -650,24 +650,8 @@ static void test_train(void)
 
 /* ---- the command ----------------------------------------------------------------------------------- */
 
-static int run_cli(char **err, const char *first, ...)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)RG_READOUT_EXE);
-    g_ptr_array_add(argv, (gpointer)"train-head");
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *))
-        g_ptr_array_add(argv, (gpointer)a);
-    va_end(ap);
-    g_ptr_array_add(argv, NULL);
-    int status = -1;
-    GError *error = NULL;
-    g_autofree char *out = NULL;
-    RG_CHECK(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, err, &status, &error));
-    rg_assert_no_error(error);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+/* `readout train-head ARGS... NULL`: the exit status; stderr to *err. */
+#define run_cli(err, ...) rg_test_spawn(RG_READOUT_EXE, NULL, (err), "train-head", __VA_ARGS__)
 
 #define EXPECT_CLI(label, code, needle, ...)                                                                     \
     do {                                                                                                         \

@@ -36,22 +36,11 @@ static void run_clear(run_result *r)
 static run_result run(const char *first, ...) G_GNUC_NULL_TERMINATED;
 static run_result run(const char *first, ...)
 {
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)readout_exe);
+    run_result r = {-1, NULL, NULL};
     va_list ap;
     va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *))
-        g_ptr_array_add(argv, (gpointer)a);
+    r.status = rg_test_spawnv(readout_exe, &r.out, &r.err, first, ap);
     va_end(ap);
-    g_ptr_array_add(argv, NULL);
-    run_result r = {-1, NULL, NULL};
-    int wait_status;
-    GError *error = NULL;
-    g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                               &wait_status, &error));
-    rg_assert_no_error(error);
-    if (WIFEXITED(wait_status))
-        r.status = WEXITSTATUS(wait_status);
     return r;
 }
 
