@@ -1,0 +1,48 @@
+#!/bin/sh
+# make_demo.sh — the exact commands that make the shipped demo model and its
+# heads (issue 5). Budget: 90 minutes on a 2-core CPU in all.
+#
+#   data/demo/make_demo.sh [BUILD_DIR] [WORK_DIR]
+#
+# WORK_DIR (default: demo-run) keeps the runs; every step resumes where it
+# stopped (rerun the script after an interruption). At the end the EMA model
+# goes to data/demo/model/ and the heads to data/demo/heads/.
+#
+# Heads are trained with --corrected-timestep: the UNet sees the noise level
+# and the head its embedding, which is what Readout's default guidance gives
+# a head (the embedding of the DDIM timestep t). Projection dim 128 instead
+# of the official 384 keeps the heads' training inside the budget.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build}
+work=${2:-demo-run}
+readout=$build/core/readout
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+mkdir -p "$work/heads"
+
+# 1. the diffusion model: 3000 steps of 16 scenes (~55 min at 1.1 s/step)
+if [ -f "$work/diffusion/checkpoint.safetensors" ]; then resume=--resume; else resume=; fi
+"$readout" train-diffusion --out "$work/diffusion" --steps 3000 --batch 16 --seed 0 --save-every 100 $resume
+
+# 2. the heads on the demo world's exact supervision
+head() { # role steps [flags]
+    role=$1 steps=$2
+    shift 2
+    out=$work/heads/$role.safetensors
+    if [ -f "$out.train-state" ]; then resume=--resume; else resume=; fi
+    "$readout" train-head --model "$work/diffusion/model" --role "$role" --data demo --out "$out" \
+        --steps "$steps" --seed 0 --projection-dim 128 --corrected-timestep --save-every 100 $resume "$@"
+}
+head correspondence 2000   # ~0.25 s/step
+head appearance 1000       # ~0.3 s/step
+head pose 500              # ~1.2 s/step at batch 8
+
+# 3. ship
+rm -rf "$here/model" "$here/heads"
+cp -r "$work/diffusion/model" "$here/model"
+mkdir -p "$here/heads"
+for role in correspondence appearance pose; do
+    cp "$work/heads/$role.safetensors" "$here/heads/"
+done
+du -sh "$here/model" "$here/heads"
