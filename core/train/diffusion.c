@@ -436,53 +436,7 @@ gboolean rg_diffusion_trainer_save(rg_diffusion_trainer *t, const char *path, co
                                (rg_tensor *const *)tensors->pdata, meta, error);
 }
 
-/* FALSE with a message naming the first key whose value differs. */
-static gboolean same_config(const char *path, const char *saved, const char *ours, GError **error)
-{
-    g_autoptr(JsonParser) ps = json_parser_new();
-    g_autoptr(JsonParser) po = json_parser_new();
-    if (!saved || !json_parser_load_from_data(ps, saved, -1, NULL) ||
-        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(ps))) {
-        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s: the training state has no readable UNet config", path);
-        return FALSE;
-    }
-    g_assert(json_parser_load_from_data(po, ours, -1, NULL));
-    JsonObject *os = json_node_get_object(json_parser_get_root(ps)), *oo = json_node_get_object(json_parser_get_root(po));
-    g_autoptr(GList) keys = json_object_get_members(oo);
-    g_autoptr(GList) skeys = json_object_get_members(os);
-    keys = g_list_concat(keys, g_steal_pointer(&skeys));
-    for (GList *k = keys; k; k = k->next) {
-        JsonNode *a = json_object_get_member(os, k->data), *b = json_object_get_member(oo, k->data);
-        if (a && b && json_node_equal(a, b))
-            continue;
-        g_autofree char *sa = a ? json_to_string(a, FALSE) : g_strdup("absent");
-        g_autofree char *sb = b ? json_to_string(b, FALSE) : g_strdup("absent");
-        g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, "%s is a checkpoint of another UNet config: %s is %s there "
-                    "and %s in the model being trained", path, (char *)k->data, sa, sb);
-        return FALSE;
-    }
-    return TRUE;
-}
 
-/* A tensor of @st shaped like @like (F32), or I64 of @n entries when @like is NULL. */
-static rg_tensor *load_like(rg_safetensors *st, const char *path, const char *name, rg_tensor *like, int64_t n,
-                            GError **error)
-{
-    g_autoptr(rg_tensor) x = rg_safetensors_load(st, name, error);
-    if (!x)
-        return NULL;
-    gboolean fits = like ? rg_tensor_dtype(x) == RG_DTYPE_F32 && rg_tensor_ndim(x) == rg_tensor_ndim(like) &&
-                               !memcmp(rg_tensor_shape(x), rg_tensor_shape(like),
-                                       sizeof(int64_t) * (size_t)rg_tensor_ndim(like))
-                         : rg_tensor_dtype(x) == RG_DTYPE_I64 && rg_tensor_ndim(x) == 1 && rg_tensor_shape(x)[0] == n;
-    if (fits)
-        return g_steal_pointer(&x);
-    g_autofree char *sx = rg_tensor_shape_string(x);
-    g_autofree char *sl = like ? rg_tensor_shape_string(like) : g_strdup_printf("(%" G_GINT64_FORMAT ")", n);
-    g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s: tensor %s is %s %s, expected %s %s", path, name,
-                rg_dtype_name(rg_tensor_dtype(x)), sx, like ? "F32" : "I64", sl);
-    return NULL;
-}
 
 gboolean rg_diffusion_trainer_load(rg_diffusion_trainer *t, const char *path, char **run_json, GError **error)
 {
@@ -498,7 +452,8 @@ gboolean rg_diffusion_trainer_load(rg_diffusion_trainer *t, const char *path, ch
                     "metadata of format " STATE_FORMAT ")", path);
         return FALSE;
     }
-    if (!same_config(path, rg_safetensors_metadata(st, "readout.unet_config"), t->unet_config_json, error))
+    if (!train_same_config(path, "a checkpoint of another UNet config",
+                           rg_safetensors_metadata(st, "readout.unet_config"), t->unet_config_json, error))
         return FALSE;
     /* everything is read and checked before anything changes */
     g_autoptr(GPtrArray) staged = g_ptr_array_new_with_free_func((GDestroyNotify)rg_tensor_unref);
@@ -506,15 +461,15 @@ gboolean rg_diffusion_trainer_load(rg_diffusion_trainer *t, const char *path, ch
     for (int k = 0; k < 4; k++) {
         for (int i = 0; i < t->n; i++) {
             g_autofree char *name = g_strconcat(kinds[k], (char *)g_ptr_array_index(t->names, i), NULL);
-            rg_tensor *x = load_like(st, path, name, g_ptr_array_index(t->params, i), 0, error);
+            rg_tensor *x = train_load_like(st, path, name, g_ptr_array_index(t->params, i), 0, error);
             if (!x)
                 return FALSE;
             g_ptr_array_add(staged, x);
         }
     }
-    g_autoptr(rg_tensor) step = load_like(st, path, "step", NULL, 1, error);
-    g_autoptr(rg_tensor) updates = step ? load_like(st, path, "ema_updates", NULL, 1, error) : NULL;
-    g_autoptr(rg_tensor) adam_steps = updates ? load_like(st, path, "adam_step", NULL, t->n, error) : NULL;
+    g_autoptr(rg_tensor) step = train_load_like(st, path, "step", NULL, 1, error);
+    g_autoptr(rg_tensor) updates = step ? train_load_like(st, path, "ema_updates", NULL, 1, error) : NULL;
+    g_autoptr(rg_tensor) adam_steps = updates ? train_load_like(st, path, "adam_step", NULL, t->n, error) : NULL;
     if (!adam_steps)
         return FALSE;
     const int64_t *as = rg_tensor_data_i64(adam_steps);

@@ -18,6 +18,16 @@
  * stream of its own, so a resumed run draws what an unbroken one does. */
 #include "base/rng.h"
 
+/* ---- state files (state.c) --------------------------------------------------- */
+
+/* FALSE, with "PATH is @what: KEY is A there and B in this run" for the first
+ * key of the two JSON objects whose values differ. */
+gboolean train_same_config(const char *path, const char *what, const char *saved, const char *ours, GError **error);
+/* Entry @name of @st: F32 shaped like @like, or I64 of @n entries when @like
+ * is NULL; else RG_ERROR_FORMAT naming both. */
+rg_tensor *train_load_like(rg_safetensors *st, const char *path, const char *name, rg_tensor *like, int64_t n,
+                           GError **error);
+
 /* ---- JSON writing ---------------------------------------------------------- */
 
 /* A float as the shortest decimal that reads back as it (1e-05, not 9.99999974737875e-06). */

@@ -292,7 +292,7 @@ static gboolean test_resume(const char *root, const char *dir, const char *other
     rg_assert_no_error(error);
     RG_EXPECT_ERROR(ok, "checkpoint of another config",
                     GINT_TO_POINTER(rg_diffusion_trainer_load(o, ck_a, NULL, &err_)), RG_ERROR_ARGUMENT,
-                    "another UNet config: block_out_channels is [8,16,16] there and [8,16,24]");
+                    "another UNet config: block_out_channels is [8,16,16] there and [8,16,24] in this run");
     RG_EXPECT_ERROR(ok, "a UNet file as checkpoint", GINT_TO_POINTER(rg_diffusion_trainer_load(a, exp_path, NULL, &err_)),
                     RG_ERROR_FORMAT, "not a train-diffusion checkpoint");
     g_autofree char *missing = g_build_filename(root, "none.safetensors", NULL);
