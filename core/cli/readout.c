@@ -55,6 +55,7 @@ int rg_cli_tokenize(int argc, char **argv); /* core/cli/tokenize.c */
 int rg_cli_probe(int argc, char **argv);    /* core/cli/probe.c */
 int rg_cli_convert_head(int argc, char **argv); /* core/cli/head.c */
 int rg_cli_demo(int argc, char **argv);     /* core/cli/demo.c */
+int rg_cli_plot_loss(int argc, char **argv); /* core/cli/plot_loss.c */
 int rg_cli_drag(int argc, char **argv);     /* core/cli/jobs.c */
 int rg_cli_identity(int argc, char **argv); /* core/cli/jobs.c */
 int rg_cli_pose(int argc, char **argv);     /* core/cli/jobs.c */
@@ -73,6 +74,7 @@ static const struct {
     { "tokenize", rg_cli_tokenize, "print the 77 CLIP token ids of each prompt" },
     { "probe", rg_cli_probe, "run the UNet, VAE or text encoder on given tensors, save the outputs" },
     { "convert-head", rg_cli_convert_head, "convert a readout head (.pt) to Readout's safetensors format" },
+    { "plot-loss", rg_cli_plot_loss, "draw the training curves of loss.tsv files as a picture" },
     { "demo", rg_cli_demo, "drag an object of a demo scene with the shipped demo model (the main job)" },
     { "drag", rg_cli_drag, "drag points of a picture to new places (Readout Guidance)" },
     { "identity", rg_cli_identity, "a new picture that keeps a reference's appearance or person" },

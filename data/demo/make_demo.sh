@@ -38,7 +38,9 @@ head correspondence 2000   # ~0.25 s/step
 head appearance 1000       # ~0.3 s/step
 head pose 500              # ~1.2 s/step at batch 8
 
-# 3. ship
+# 3. ship, with the training curves
+"$readout" plot-loss --out "$here/training_curves.png" "diffusion=$work/diffusion/loss.tsv" \
+    "$work/heads/correspondence.loss.tsv" "$work/heads/appearance.loss.tsv" "$work/heads/pose.loss.tsv"
 rm -rf "$here/model" "$here/heads"
 cp -r "$work/diffusion/model" "$here/model"
 mkdir -p "$here/heads"

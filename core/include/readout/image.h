@@ -78,6 +78,16 @@ RG_API void rg_image_draw_dot(rg_image *img, float x, float y, const guint8 rgb[
 RG_API void rg_image_draw_arrow(rg_image *img, float x0, float y0, float x1, float y1, const guint8 rgb[3],
                                 int width);
 
+/* A training curve: @n points (step, value, running average). */
+typedef struct {
+    const char *title;
+    const double *step, *value, *average;
+    int n;
+} rg_plot_curve;
+/* One chart panel per curve, stacked: the values in grey, their running
+ * average in blue, a log scale when every value is positive. */
+RG_API rg_image *rg_plot_curves(const rg_plot_curve *curves, int n, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(rg_image, rg_image_free)
 
 G_END_DECLS
