@@ -9,7 +9,6 @@
  * starting weights, the settings and N (and the thread count, which decides
  * how the engine's sums are split).
  */
-#include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
 
@@ -386,57 +385,38 @@ gboolean rg_diffusion_trainer_eval(rg_diffusion_trainer *t, int64_t step, gboole
     return ok;
 }
 
-/* ---- checkpoints --------------------------------------------------------------- */
+static const char *const state_kinds[4] = {"unet.", "ema.", "adam_m.", "adam_v."};
 
-static rg_tensor *i64_tensor(int64_t n, const int64_t *values, GError **error)
+/* The weights, their EMA and the AdamW moments of parameter @i. */
+static rg_tensor *state_tensor(gpointer owner, int k, int i)
 {
-    return rg_tensor_new_from_data(RG_DTYPE_I64, 1, &n, values, error);
+    rg_diffusion_trainer *t = owner;
+    return k == 0   ? g_ptr_array_index(t->params, i)
+           : k == 1 ? rg_ema_get(t->ema, i)
+                    : rg_adamw_moment(t->opt, i, k - 2);
+}
+
+static train_state_layout state_layout(rg_diffusion_trainer *t)
+{
+    return (train_state_layout){state_kinds, 4, t->names, state_tensor, t};
 }
 
 gboolean rg_diffusion_trainer_save(rg_diffusion_trainer *t, const char *path, const char *run_json, GError **error)
 {
     g_return_val_if_fail(t != NULL && path != NULL, FALSE);
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GPtrArray) tensors = g_ptr_array_new_with_free_func((GDestroyNotify)rg_tensor_unref);
     g_autofree int64_t *adam_steps = g_new0(int64_t, t->n);
-    const char *kinds[4] = {"unet.", "ema.", "adam_m.", "adam_v."};
-    for (int k = 0; k < 4; k++) {
-        for (int i = 0; i < t->n; i++) {
-            rg_tensor *x = k == 0 ? g_ptr_array_index(t->params, i)
-                         : k == 1 ? rg_ema_get(t->ema, i)
-                                  : rg_adamw_moment(t->opt, i, k - 2);
-            g_ptr_array_add(names, g_strconcat(kinds[k], (char *)g_ptr_array_index(t->names, i), NULL));
-            g_ptr_array_add(tensors, rg_tensor_ref(x));
-        }
-    }
     for (int i = 0; i < t->n; i++)
         adam_steps[i] = rg_adamw_get_step(t->opt, i);
-    const int64_t step = t->step, updates = rg_ema_get_updates(t->ema);
-    rg_tensor *extra[3] = {i64_tensor(1, &step, error), i64_tensor(1, &updates, error),
-                           i64_tensor(t->n, adam_steps, error)};
-    const char *extra_names[3] = {"step", "ema_updates", "adam_step"};
-    for (int k = 0; k < 3; k++) {
-        if (!extra[k]) {
-            for (int j = 0; j < 3; j++)
-                if (extra[j])
-                    rg_tensor_unref(extra[j]);
-            return FALSE;
-        }
-    }
-    for (int k = 0; k < 3; k++) {
-        g_ptr_array_add(names, g_strdup(extra_names[k]));
-        g_ptr_array_add(tensors, extra[k]);
-    }
+    int64_t step = t->step, updates = rg_ema_get_updates(t->ema);
+    const train_counter counters[3] = {
+        {"step", 1, &step}, {"ema_updates", 1, &updates}, {"adam_step", t->n, adam_steps}};
     g_autofree char *state = g_strdup_printf("{\"format\": \"%s\", \"version\": %d, \"step\": %" G_GINT64_FORMAT "}",
                                              STATE_FORMAT, STATE_VERSION, t->step);
     const char *meta[] = {"readout.train_state", state, "readout.unet_config", t->unet_config_json,
                           run_json ? "readout.run" : NULL, run_json, NULL};
-    /* g_file_set_contents() inside writes a temporary file and renames it */
-    return rg_safetensors_save(path, (int)names->len, (const char *const *)names->pdata,
-                               (rg_tensor *const *)tensors->pdata, meta, error);
+    const train_state_layout l = state_layout(t);
+    return train_state_save(path, &l, counters, 3, meta, error);
 }
-
-
 
 gboolean rg_diffusion_trainer_load(rg_diffusion_trainer *t, const char *path, char **run_json, GError **error)
 {
@@ -455,47 +435,17 @@ gboolean rg_diffusion_trainer_load(rg_diffusion_trainer *t, const char *path, ch
     if (!train_same_config(path, "a checkpoint of another UNet config",
                            rg_safetensors_metadata(st, "readout.unet_config"), t->unet_config_json, error))
         return FALSE;
-    /* everything is read and checked before anything changes */
-    g_autoptr(GPtrArray) staged = g_ptr_array_new_with_free_func((GDestroyNotify)rg_tensor_unref);
-    const char *kinds[4] = {"unet.", "ema.", "adam_m.", "adam_v."};
-    for (int k = 0; k < 4; k++) {
-        for (int i = 0; i < t->n; i++) {
-            g_autofree char *name = g_strconcat(kinds[k], (char *)g_ptr_array_index(t->names, i), NULL);
-            rg_tensor *x = train_load_like(st, path, name, g_ptr_array_index(t->params, i), 0, error);
-            if (!x)
-                return FALSE;
-            g_ptr_array_add(staged, x);
-        }
-    }
-    g_autoptr(rg_tensor) step = train_load_like(st, path, "step", NULL, 1, error);
-    g_autoptr(rg_tensor) updates = step ? train_load_like(st, path, "ema_updates", NULL, 1, error) : NULL;
-    g_autoptr(rg_tensor) adam_steps = updates ? train_load_like(st, path, "adam_step", NULL, t->n, error) : NULL;
-    if (!adam_steps)
+    g_autofree int64_t *adam_steps = g_new0(int64_t, t->n);
+    int64_t step = 0, updates = 0;
+    train_counter counters[3] = {
+        {"step", 1, &step}, {"ema_updates", 1, &updates}, {"adam_step", t->n, adam_steps}};
+    const train_state_layout l = state_layout(t);
+    if (!train_state_load(st, path, &l, counters, 3, error))
         return FALSE;
-    const int64_t *as = rg_tensor_data_i64(adam_steps);
-    if (rg_tensor_data_i64(step)[0] < 0 || rg_tensor_data_i64(updates)[0] < 0) {
-        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s: negative step count", path);
-        return FALSE;
-    }
-    for (int i = 0; i < t->n; i++) {
-        if (as[i] < 0) {
-            g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s: negative step count", path);
-            return FALSE;
-        }
-    }
-    for (int k = 0; k < 4; k++) {
-        for (int i = 0; i < t->n; i++) {
-            rg_tensor *dst = k == 0 ? g_ptr_array_index(t->params, i)
-                           : k == 1 ? rg_ema_get(t->ema, i)
-                                    : rg_adamw_moment(t->opt, i, k - 2);
-            rg_tensor *src = g_ptr_array_index(staged, k * t->n + i);
-            memcpy(rg_tensor_data_f32(dst), rg_tensor_data_f32(src), sizeof(float) * (size_t)rg_tensor_numel(dst));
-        }
-    }
     for (int i = 0; i < t->n; i++)
-        rg_adamw_set_step(t->opt, i, as[i]);
-    rg_ema_set_updates(t->ema, rg_tensor_data_i64(updates)[0]);
-    t->step = rg_tensor_data_i64(step)[0];
+        rg_adamw_set_step(t->opt, i, adam_steps[i]);
+    rg_ema_set_updates(t->ema, updates);
+    t->step = step;
     const char *run = rg_safetensors_metadata(st, "readout.run");
     if (run_json && run)
         *run_json = g_strdup(run);

@@ -53,3 +53,62 @@ rg_tensor *train_load_like(rg_safetensors *st, const char *path, const char *nam
                 rg_dtype_name(rg_tensor_dtype(x)), sx, like ? "F32" : "I64", sl);
     return NULL;
 }
+
+gboolean train_state_save(const char *path, const train_state_layout *l, const train_counter *counters,
+                          int n_counters, const char *const *metadata, GError **error)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) tensors = g_ptr_array_new_with_free_func((GDestroyNotify)rg_tensor_unref);
+    for (int k = 0; k < l->n_kinds; k++)
+        for (guint i = 0; i < l->param_names->len; i++) {
+            g_ptr_array_add(names, g_strconcat(l->kinds[k], (char *)g_ptr_array_index(l->param_names, i), NULL));
+            g_ptr_array_add(tensors, rg_tensor_ref(l->get(l->owner, k, (int)i)));
+        }
+    for (int c = 0; c < n_counters; c++) {
+        rg_tensor *x = rg_tensor_new_from_data(RG_DTYPE_I64, 1, &counters[c].n, counters[c].values, error);
+        if (!x)
+            return FALSE;
+        g_ptr_array_add(names, g_strdup(counters[c].name));
+        g_ptr_array_add(tensors, x);
+    }
+    /* g_file_set_contents() inside writes a temporary file and renames it */
+    return rg_safetensors_save(path, (int)names->len, (const char *const *)names->pdata,
+                               (rg_tensor *const *)tensors->pdata, metadata, error);
+}
+
+gboolean train_state_load(rg_safetensors *st, const char *path, const train_state_layout *l, train_counter *counters,
+                          int n_counters, GError **error)
+{
+    const int n = (int)l->param_names->len;
+    /* everything is read and checked before anything changes */
+    g_autoptr(GPtrArray) staged = g_ptr_array_new_with_free_func((GDestroyNotify)rg_tensor_unref);
+    for (int k = 0; k < l->n_kinds; k++)
+        for (int i = 0; i < n; i++) {
+            g_autofree char *name = g_strconcat(l->kinds[k], (char *)g_ptr_array_index(l->param_names, i), NULL);
+            rg_tensor *x = train_load_like(st, path, name, l->get(l->owner, k, i), 0, error);
+            if (!x)
+                return FALSE;
+            g_ptr_array_add(staged, x);
+        }
+    g_autoptr(GPtrArray) loaded = g_ptr_array_new_with_free_func((GDestroyNotify)rg_tensor_unref);
+    for (int c = 0; c < n_counters; c++) {
+        rg_tensor *x = train_load_like(st, path, counters[c].name, NULL, counters[c].n, error);
+        if (!x)
+            return FALSE;
+        g_ptr_array_add(loaded, x);
+        for (int64_t j = 0; j < counters[c].n; j++)
+            if (rg_tensor_data_i64(x)[j] < 0) {
+                g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s: negative step count", path);
+                return FALSE;
+            }
+    }
+    for (int k = 0; k < l->n_kinds; k++)
+        for (int i = 0; i < n; i++) {
+            rg_tensor *dst = l->get(l->owner, k, i), *src = g_ptr_array_index(staged, k * n + i);
+            memcpy(rg_tensor_data_f32(dst), rg_tensor_data_f32(src), sizeof(float) * (size_t)rg_tensor_numel(dst));
+        }
+    for (int c = 0; c < n_counters; c++)
+        memcpy(counters[c].values, rg_tensor_data_i64(g_ptr_array_index(loaded, c)),
+               sizeof(int64_t) * (size_t)counters[c].n);
+    return TRUE;
+}

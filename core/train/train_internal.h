@@ -28,6 +28,29 @@ gboolean train_same_config(const char *path, const char *what, const char *saved
 rg_tensor *train_load_like(rg_safetensors *st, const char *path, const char *name, rg_tensor *like, int64_t n,
                            GError **error);
 
+/* A trainer's tensors in a state file: tensor get(owner, k, i) is stored as
+ * kinds[k] + param_names[i] ("ema.conv_in.weight"), F32 shaped like it. */
+typedef struct {
+    const char *const *kinds;
+    int n_kinds;
+    GPtrArray *param_names;
+    rg_tensor *(*get)(gpointer owner, int k, int i);
+    gpointer owner;
+} train_state_layout;
+/* A run of @n non-negative I64 counts stored under @name ("step", "adam_step"). */
+typedef struct {
+    const char *name;
+    int64_t n;
+    int64_t *values;
+} train_counter;
+/* Writes the layout's tensors, the counters and @metadata (key, value, ..., NULL) to @path atomically. */
+gboolean train_state_save(const char *path, const train_state_layout *l, const train_counter *counters,
+                          int n_counters, const char *const *metadata, GError **error);
+/* Reads them back from @st into the layout's tensors and the counters' values;
+ * everything is checked (shapes, dtypes, counts >= 0) before anything changes. */
+gboolean train_state_load(rg_safetensors *st, const char *path, const train_state_layout *l, train_counter *counters,
+                          int n_counters, GError **error);
+
 /* ---- JSON writing ---------------------------------------------------------- */
 
 /* A float as the shortest decimal that reads back as it (1e-05, not 9.99999974737875e-06). */
