@@ -407,20 +407,9 @@ static gboolean probe_text(const probe_args *a, rg_ctx *ctx, rg_model *m, output
                                      error))
         return FALSE;
 
-    rg_clip_text_config c;
-    g_autofree char *config = rg_model_config_path(m, "text_encoder");
-    if (config) {
-        if (!rg_clip_text_config_load(&c, config, error))
-            return FALSE;
-    } else {
-        rg_clip_text_config_init_sd15(&c);
-    }
-    g_autoptr(rg_clip_text) enc = NULL;
-    {
-        g_autoptr(rg_weights) w = rg_model_weights(m, "text_encoder", error);
-        if (!w || !(enc = rg_clip_text_new(&c, w, error)))
-            return FALSE;
-    }
+    g_autoptr(rg_clip_text) enc = rg_model_load_text_encoder(m, error);
+    if (!enc)
+        return FALSE;
     rg_tensor *hidden = rg_clip_text_forward(enc, ctx, ids, error);
     if (!hidden) {
         g_prefix_error(error, "tokenizer %s and text encoder of %s do not fit: ", dir, a->model);

@@ -5,36 +5,6 @@
 #include "pipeline/pipeline_impl.h"
 #include "readout/model.h"
 
-static rg_unet *load_unet(rg_model *m, GError **error)
-{
-    rg_unet_config c;
-    g_autofree char *config = rg_model_config_path(m, "unet");
-    if (config ? !rg_unet_config_load(&c, config, error) : (rg_unet_config_init_sd15(&c), FALSE))
-        return NULL;
-    g_autoptr(rg_weights) w = rg_model_weights(m, "unet", error);
-    return w ? rg_unet_new(&c, w, error) : NULL;
-}
-
-static rg_vae *load_vae(rg_model *m, GError **error)
-{
-    rg_vae_config c;
-    g_autofree char *config = rg_model_config_path(m, "vae");
-    if (config ? !rg_vae_config_load(&c, config, error) : (rg_vae_config_init_sd15(&c), FALSE))
-        return NULL;
-    g_autoptr(rg_weights) w = rg_model_weights(m, "vae", error);
-    return w ? rg_vae_new(&c, w, error) : NULL;
-}
-
-static rg_clip_text *load_text(rg_model *m, GError **error)
-{
-    rg_clip_text_config c;
-    g_autofree char *config = rg_model_config_path(m, "text_encoder");
-    if (config ? !rg_clip_text_config_load(&c, config, error) : (rg_clip_text_config_init_sd15(&c), FALSE))
-        return NULL;
-    g_autoptr(rg_weights) w = rg_model_weights(m, "text_encoder", error);
-    return w ? rg_clip_text_new(&c, w, error) : NULL;
-}
-
 /* The model's tokenizer/ folder, else $READOUT_TOKENIZER_DIR (single-file
  * checkpoints carry no vocabulary). */
 static rg_tokenizer *load_tokenizer(rg_model *m, const char *path, GError **error)
@@ -58,7 +28,8 @@ rg_pipeline *rg_pipeline_new(const char *path, rg_backend *backend, GError **err
     g_autoptr(rg_model) m = rg_model_open(path, error);
     if (!m || !rg_model_check(m, error) || !(p->ctx = rg_ctx_new(backend, error)))
         return NULL;
-    if (!(p->unet = load_unet(m, error)) || !(p->vae = load_vae(m, error)) || !(p->text = load_text(m, error)) ||
+    if (!(p->unet = rg_model_load_unet(m, error)) || !(p->vae = rg_model_load_vae(m, error)) ||
+        !(p->text = rg_model_load_text_encoder(m, error)) ||
         !(p->tokenizer = load_tokenizer(m, path, error)))
         return NULL;
     const rg_unet_config *uc = rg_unet_get_config(p->unet);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "readout/diffusion.h"
+#include "readout/model.h"
 #include "readout/scene.h"
 #include "readout/tokenizer.h"
 #include "readout/vae.h"
@@ -100,40 +101,6 @@ void rg_diffusion_trainer_free(rg_diffusion_trainer *t)
     g_free(t);
 }
 
-static rg_unet *load_unet(const char *model_dir, rg_unet_config *uc, GError **error)
-{
-    g_autofree char *config = g_build_filename(model_dir, "unet", "config.json", NULL);
-    g_autofree char *weights = g_build_filename(model_dir, "unet", "diffusion_pytorch_model.safetensors", NULL);
-    if (!rg_unet_config_load(uc, config, error))
-        return NULL;
-    g_autoptr(rg_weights) w = rg_weights_open_safetensors(weights, "", error);
-    return w ? rg_unet_new(uc, w, error) : NULL;
-}
-
-static rg_clip_text *load_text(const char *model_dir, GError **error)
-{
-    g_autofree char *config = g_build_filename(model_dir, "text_encoder", "config.json", NULL);
-    g_autofree char *weights = g_build_filename(model_dir, "text_encoder", "model.safetensors", NULL);
-    rg_clip_text_config tc;
-    if (!rg_clip_text_config_load(&tc, config, error))
-        return NULL;
-    g_autoptr(rg_weights) w = rg_weights_open_safetensors(weights, "", error);
-    return w ? rg_clip_text_new(&tc, w, error) : NULL;
-}
-
-static rg_vae *load_vae(const char *model_dir, GError **error)
-{
-    g_autofree char *config = g_build_filename(model_dir, "vae", "config.json", NULL);
-    g_autofree char *weights = g_build_filename(model_dir, "vae", "diffusion_pytorch_model.safetensors", NULL);
-    rg_vae_config vc;
-    if (!rg_vae_config_load(&vc, config, error))
-        return NULL;
-    if (vc.space_to_depth)
-        return rg_vae_new(&vc, NULL, error);
-    g_autoptr(rg_weights) w = rg_weights_open_safetensors(weights, "", error);
-    return w ? rg_vae_new(&vc, w, error) : NULL;
-}
-
 rg_diffusion_trainer *rg_diffusion_trainer_new(const char *model_dir, const rg_diffusion_train_config *c,
                                                GError **error)
 {
@@ -143,12 +110,13 @@ rg_diffusion_trainer *rg_diffusion_trainer_new(const char *model_dir, const rg_d
     g_autoptr(rg_diffusion_trainer) t = g_new0(rg_diffusion_trainer, 1);
     t->c = *c;
     rg_ddim_init(&t->sched);
-    rg_unet_config uc;
     g_autofree char *tok_dir = g_build_filename(model_dir, "tokenizer", NULL);
-    if (!(t->ctx = rg_ctx_new(NULL, error)) || !(t->unet = load_unet(model_dir, &uc, error)) ||
-        !(t->text = load_text(model_dir, error)) || !(t->tok = rg_tokenizer_new_from_dir(tok_dir, error)) ||
-        !(t->vae = load_vae(model_dir, error)))
+    g_autoptr(rg_model) m = rg_model_open(model_dir, error);
+    if (!m || !(t->ctx = rg_ctx_new(NULL, error)) || !(t->unet = rg_model_load_unet(m, error)) ||
+        !(t->text = rg_model_load_text_encoder(m, error)) || !(t->tok = rg_tokenizer_new_from_dir(tok_dir, error)) ||
+        !(t->vae = rg_model_load_vae(m, error)))
         return NULL;
+    const rg_unet_config uc = *rg_unet_get_config(t->unet);
     const rg_clip_text_config *tc = rg_clip_text_get_config(t->text);
     const rg_vae_config *vc = rg_vae_get_config(t->vae);
     const int f = 1 << (vc->n_levels - 1), lc = vc->latent_channels;

@@ -69,6 +69,17 @@ RG_API char *rg_model_tokenizer_dir(const rg_model *m);
  * files, and what was ignored. Lines end in '\n'. (transfer full) */
 RG_API char *rg_model_describe(const rg_model *m);
 
+/* The components, built from their weights and config.json (SD1.5's
+ * configuration where the model has none, as single files). Errors: those
+ * of rg_model_weights(), of the config.json readers and of the constructors.
+ * (transfer full) */
+typedef struct rg_unet rg_unet;
+typedef struct rg_vae rg_vae;
+typedef struct rg_clip_text rg_clip_text;
+RG_API rg_unet *rg_model_load_unet(rg_model *m, GError **error);
+RG_API rg_vae *rg_model_load_vae(rg_model *m, GError **error);
+RG_API rg_clip_text *rg_model_load_text_encoder(rg_model *m, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(rg_model, rg_model_free)
 
 G_END_DECLS

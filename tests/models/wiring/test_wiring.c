@@ -121,43 +121,6 @@ static void check_output(const char *layout, const char *name, rg_tensor *t, int
     report(good && nonfinite == 0 && max_abs > 0, label);
 }
 
-/* The component's config: its config.json where there is one, else SD1.5's. */
-static gboolean unet_from(rg_model *m, rg_unet **u, GError **error)
-{
-    rg_unet_config c;
-    g_autofree char *config = rg_model_config_path(m, "unet");
-    if (!config)
-        rg_unet_config_init_sd15(&c);
-    else if (!rg_unet_config_load(&c, config, error))
-        return FALSE;
-    g_autoptr(rg_weights) w = rg_model_weights(m, "unet", error);
-    return w && (*u = rg_unet_new(&c, w, error));
-}
-
-static gboolean vae_from(rg_model *m, rg_vae **v, GError **error)
-{
-    rg_vae_config c;
-    g_autofree char *config = rg_model_config_path(m, "vae");
-    if (!config)
-        rg_vae_config_init_sd15(&c);
-    else if (!rg_vae_config_load(&c, config, error))
-        return FALSE;
-    g_autoptr(rg_weights) w = rg_model_weights(m, "vae", error);
-    return w && (*v = rg_vae_new(&c, w, error));
-}
-
-static gboolean clip_from(rg_model *m, rg_clip_text **t, GError **error)
-{
-    rg_clip_text_config c;
-    g_autofree char *config = rg_model_config_path(m, "text_encoder");
-    if (!config)
-        rg_clip_text_config_init_sd15(&c);
-    else if (!rg_clip_text_config_load(&c, config, error))
-        return FALSE;
-    g_autoptr(rg_weights) w = rg_model_weights(m, "text_encoder", error);
-    return w && (*t = rg_clip_text_new(&c, w, error));
-}
-
 /* SD1.5's decoder features at an 8x8 latent: 1280 at 1x1, 1280 at 2x2, 640 at 4x4, 320 at 8x8. */
 static const int feature_channels[N_FEATURES] = {1280, 1280, 1280, 1280, 1280, 1280, 640, 640, 640, 320, 320, 320};
 static const int feature_size[N_FEATURES] = {1, 1, 1, 2, 2, 2, 4, 4, 4, 8, 8, 8};
@@ -166,7 +129,7 @@ static gboolean run_unet(rg_model *m, rg_ctx *ctx, inputs *in, results *r, const
 {
     double t0 = now_s();
     g_autoptr(rg_unet) u = NULL;
-    if (!unet_from(m, &u, error))
+    if (!(u = rg_model_load_unet(m, error)))
         return FALSE;
     double t1 = now_s();
     if (rg_unet_n_features(u) != N_FEATURES) {
@@ -218,14 +181,14 @@ static gboolean run_vae_clip(rg_model *m, rg_ctx *ctx, inputs *in, results *r, c
     double t0 = now_s();
     {
         g_autoptr(rg_vae) v = NULL;
-        if (!vae_from(m, &v, error) || !rg_vae_encode(v, ctx, in->image, &r->mean, &r->logvar, error) ||
+        if (!(v = rg_model_load_vae(m, error)) || !rg_vae_encode(v, ctx, in->image, &r->mean, &r->logvar, error) ||
             !(r->image = rg_vae_decode(v, ctx, in->latent, error)))
             return FALSE;
     }
     double t1 = now_s();
     {
         g_autoptr(rg_clip_text) t = NULL;
-        if (!clip_from(m, &t, error) || !(r->hidden = rg_clip_text_forward(t, ctx, in->ids, error)))
+        if (!(t = rg_model_load_text_encoder(m, error)) || !(r->hidden = rg_clip_text_forward(t, ctx, in->ids, error)))
             return FALSE;
     }
     g_print("  %s: VAE load + encode 64x64 + decode 8x8 %.1f s, text encoder load + forward %.1f s\n", layout,
