@@ -137,14 +137,9 @@ gboolean sampler_guide(sampler *s, rg_tensor **z, int i, int t, double *loss, GE
     g_autoptr(rg_adam) adam = rg_adam_new(s->job->guidance_weight, 0.9f, 0.999f, 1e-8f); // fresh every timestep
     g_autoptr(rg_tensor) emb = head_emb(s, t, error);
     g_autoptr(rg_tensor) tt = scalar_tensor((float)t, error);
-    g_autoptr(rg_tensor) leaf = rg_contiguous(ctx, *z, error);
+    g_autoptr(rg_tensor) leaf = rg_scale(ctx, *z, 1.0f, 0.0f, error); // our own copy: Adam updates it in place
     if (!emb || !tt || !leaf)
         return FALSE;
-    if (leaf == *z) { // rg_contiguous may hand back the same tensor: own a copy
-        g_clear_pointer(&leaf, rg_tensor_unref);
-        if (!(leaf = rg_scale(ctx, *z, 1.0f, 0.0f, error)))
-            return FALSE;
-    }
     rg_tensor_set_requires_grad(leaf, TRUE);
     for (int r = 0; r < s->job->recurrent_steps; r++) {
         if (job_cancelled(s->job, error))
@@ -240,9 +235,7 @@ static gboolean record_readouts(sampler *s, rg_tensor **feats, int i, int t, con
             rg_tensor *r = readout(s, &s->terms[k], feats, branch, emb, zs[2], zs[3], error);
             if (!r)
                 return FALSE;
-            rg_tensor *old = g_ptr_array_index(s->record, record_index(s, i, k, branch));
-            g_clear_pointer(&old, rg_tensor_unref);
-            g_ptr_array_index(s->record, record_index(s, i, k, branch)) = r;
+            g_ptr_array_index(s->record, record_index(s, i, k, branch)) = r; // each entry is written once
         }
     }
     return TRUE;
