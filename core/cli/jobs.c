@@ -14,6 +14,7 @@
 
 #include "readout/data.h"
 #include "readout/pipeline.h"
+#include "base/json.h"
 
 /* Flags every job takes. */
 typedef struct {
@@ -68,10 +69,7 @@ static void emit_json(const char *event, const char *fmt, ...)
     }
     va_end(ap);
     json_builder_end_object(b);
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    g_autofree char *text = json_generator_to_data(gen, NULL);
+    g_autofree char *text = rg_json_builder_text(b, FALSE, NULL);
     printf("%s\n", text);
     fflush(stdout);
 }

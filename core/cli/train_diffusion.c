@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "readout/train.h"
+#include "base/json.h"
 
 int rg_cli_train_diffusion(int argc, char **argv);
 
@@ -79,10 +80,7 @@ static char *run_json(const settings *s, int64_t steps, int save_every, const ch
 #undef INT
 #undef NUM
     json_builder_end_object(b);
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    return json_generator_to_data(gen, NULL);
+    return rg_json_builder_text(b, FALSE, NULL);
 }
 
 /* Takes the settings of the run saved in @json; a setting given on the

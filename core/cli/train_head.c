@@ -29,6 +29,7 @@
 
 #include "readout/data.h"
 #include "readout/head_train.h"
+#include "base/json.h"
 
 int rg_cli_train_head(int argc, char **argv);
 
@@ -77,10 +78,7 @@ static char *run_json(const settings *s, gint64 steps, double loss_ema)
 #undef INT
 #undef NUM
     json_builder_end_object(b);
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    return json_generator_to_data(gen, NULL);
+    return rg_json_builder_text(b, FALSE, NULL);
 }
 
 /* Takes the settings saved in @json; a setting given on the command line must agree. */

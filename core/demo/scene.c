@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "demo/scene_impl.h"
+#include "base/json.h"
 
 #define Q8 256
 #define N_ANGLES 32
@@ -572,8 +573,5 @@ char *rg_scene_metadata_json(const rg_scene *s)
     json_builder_end_array(b);
     json_builder_end_object(b);
 
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    return json_generator_to_data(gen, NULL);
+    return rg_json_builder_text(b, FALSE, NULL);
 }

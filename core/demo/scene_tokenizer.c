@@ -20,6 +20,7 @@
 
 #include "demo/scene_impl.h"
 #include "models/tokenizer/tokenizer_impl.h"
+#include "base/json.h"
 
 static const char *const vocabulary[] = {
     "a",    "an",   "and",      "on",      "background", "red",       "orange", "yellow", "green",
@@ -142,11 +143,8 @@ gboolean rg_scene_write_tokenizer(const char *dir, GError **error)
     json_builder_set_member_name(b, "<|endoftext|>");
     json_builder_add_int_value(b, id++);
     json_builder_end_object(b);
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
     gsize vocab_len = 0;
-    g_autofree char *vocab = json_generator_to_data(gen, &vocab_len);
+    g_autofree char *vocab = rg_json_builder_text(b, FALSE, &vocab_len);
 
     g_autoptr(GString) m = g_string_new("#version: 0.2\n");
     for (guint i = 0; i < merges->len; i++)

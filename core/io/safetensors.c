@@ -17,6 +17,7 @@
 
 #include "io/json_untrusted.h"
 #include "tensor/tensor_impl.h"
+#include "base/json.h"
 
 /* A header larger than this is not a real checkpoint (SD1.5's is ~100 KB). */
 #define MAX_HEADER_BYTES (100u * 1024u * 1024u)
@@ -577,11 +578,8 @@ gboolean rg_safetensors_save(const char *path, int n, const char *const *names, 
         offset += bytes;
     }
     json_builder_end_object(b);
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
     gsize hlen;
-    g_autofree char *header = json_generator_to_data(gen, &hlen);
+    g_autofree char *header = rg_json_builder_text(b, FALSE, &hlen);
 
     g_autoptr(GString) out = g_string_sized_new(8 + hlen + 8 + offset);
     gsize padded = (hlen + 7) / 8 * 8;

@@ -50,7 +50,7 @@ static char *text_config_json(const rg_clip_text_config *c, int64_t bos, int64_t
     train_json_add_int(b, "num_hidden_layers", c->num_layers);
     train_json_add_int(b, "vocab_size", c->vocab_size);
     json_builder_end_object(b);
-    return train_json_to_string(b);
+    return rg_json_builder_text(b, TRUE, NULL);
 }
 
 static const char model_index_json[] =

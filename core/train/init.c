@@ -85,19 +85,6 @@ void train_json_add_string(JsonBuilder *b, const char *key, const char *v)
     json_builder_add_string_value(b, v);
 }
 
-char *train_json_to_string(JsonBuilder *b)
-{
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    json_generator_set_pretty(gen, TRUE);
-    json_generator_set_indent(gen, 2);
-    char *s = json_generator_to_data(gen, NULL);
-    char *out = g_strconcat(s, "\n", NULL);
-    g_free(s);
-    return out;
-}
-
 char *rg_unet_config_to_json(const rg_unet_config *c)
 {
     g_return_val_if_fail(c != NULL, NULL);
@@ -150,7 +137,7 @@ char *rg_unet_config_to_json(const rg_unet_config *c)
     json_builder_set_member_name(b, "use_linear_projection");
     json_builder_add_boolean_value(b, c->use_linear_projection);
     json_builder_end_object(b);
-    return train_json_to_string(b);
+    return rg_json_builder_text(b, TRUE, NULL);
 }
 
 /* ---- the UNet's default initialisation -------------------------------------- */

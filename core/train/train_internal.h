@@ -16,6 +16,7 @@
 
 /* Keyed random numbers (rg_rng): each (run seed, step, index, purpose) has a
  * stream of its own, so a resumed run draws what an unbroken one does. */
+#include "base/json.h"
 #include "base/rng.h"
 
 /* ---- state files (state.c) --------------------------------------------------- */
@@ -57,8 +58,6 @@ gboolean train_state_load(rg_safetensors *st, const char *path, const train_stat
 double train_clean_float(float f);
 void train_json_add_int(JsonBuilder *b, const char *key, gint64 v);
 void train_json_add_string(JsonBuilder *b, const char *key, const char *v);
-/* The builder's object, pretty-printed with a final newline. (transfer full) */
-char *train_json_to_string(JsonBuilder *b);
 
 /* ---- the diffusion trainer's batches -------------------------------------- */
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "models/head/head_internal.h"
+#include "base/json.h"
 
 static const char *const roles[] = {"appearance", "correspondence", "pose", "depth", "edge", "identity"};
 
@@ -324,10 +325,7 @@ char *head_config_to_json(const rg_head_config *c)
     json_builder_set_member_name(b, "role");
     json_builder_add_string_value(b, c->role);
     json_builder_end_object(b);
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    return json_generator_to_data(gen, NULL);
+    return rg_json_builder_text(b, FALSE, NULL);
 }
 
 gboolean head_config_from_json(const char *json, const char *path, rg_head_config *c, GError **error)
