@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "readout/clip.h"
+#include "readout/data.h"
 #include "readout/model.h"
 #include "readout/tokenizer.h"
 #include "readout/unet.h"
@@ -439,8 +440,8 @@ int rg_cli_probe(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "head")) /* its own options: core/cli/head.c */
         return rg_cli_probe_head(argc - 1, argv + 1);
     GOptionEntry entries[] = {
-        {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "Diffusers model folder or single .safetensors checkpoint",
-         "PATH"},
+        {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
+         "Diffusers model folder or single .safetensors checkpoint (default: the shipped demo model)", "PATH"},
         {"inputs", 'i', 0, G_OPTION_ARG_FILENAME, &inputs, "Input tensors (unet, vae-encode, vae-decode)",
          "IN.safetensors"},
         {"outputs", 'o', 0, G_OPTION_ARG_FILENAME, &outputs_path, "Where the outputs go", "OUT.safetensors"},
@@ -478,8 +479,8 @@ int rg_cli_probe(int argc, char **argv)
         g_autofree char *m = g_strdup_printf("unknown component \"%s\" (unet, vae-encode, vae-decode, text, head)", a.what);
         return usage_error(NULL, m);
     }
-    if (!model || !outputs_path)
-        return usage_error(a.what, !model ? "--model PATH is required" : "--outputs OUT.safetensors is required");
+    if (!outputs_path)
+        return usage_error(a.what, "--outputs OUT.safetensors is required");
     if (text && (!prompt || inputs))
         return usage_error(a.what, !prompt ? "--prompt TEXT is required" : "takes --prompt, not --inputs");
     if (!text && (!inputs || prompt || tokenizer))
@@ -506,8 +507,10 @@ int rg_cli_probe(int argc, char **argv)
         g_printerr("readout probe %s: --device cuda: %s\n", a.what, error->message);
         return 1;
     }
-    g_autoptr(rg_ctx) ctx = rg_ctx_new(backend, &error);
-    g_autoptr(rg_model) m = ctx ? rg_model_open(model, &error) : NULL;
+    g_autofree char *model_path = rg_resolve_model_path(model, &error);
+    a.model = model_path;
+    g_autoptr(rg_ctx) ctx = model_path ? rg_ctx_new(backend, &error) : NULL;
+    g_autoptr(rg_model) m = ctx ? rg_model_open(model_path, &error) : NULL;
     if (!m) {
         g_printerr("readout probe %s: %s\n", a.what, error->message);
         return 1;

@@ -5,6 +5,7 @@
  * folder itself (holding vocab.json and merges.txt). */
 #include <stdio.h>
 
+#include "readout/data.h"
 #include "readout/tokenizer.h"
 
 int rg_cli_tokenize(int argc, char **argv);
@@ -27,7 +28,8 @@ int rg_cli_tokenize(int argc, char **argv)
     g_autofree char *model = NULL;
     GOptionEntry entries[] = {
         {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
-         "Diffusers model folder, or a tokenizer folder with vocab.json and merges.txt", "PATH"},
+         "Diffusers model folder, or a tokenizer folder with vocab.json and merges.txt (default: the shipped demo "
+         "model)", "PATH"},
         G_OPTION_ENTRY_NULL,
     };
     g_autoptr(GOptionContext) oc = g_option_context_new("TEXT... - print the 77 CLIP token ids of each prompt");
@@ -40,16 +42,20 @@ int rg_cli_tokenize(int argc, char **argv)
         g_printerr("readout tokenize: %s\n", error->message);
         return 2;
     }
-    if (!model || argc < 2) {
-        g_printerr("readout tokenize: %s\nUsage: readout tokenize --model PATH TEXT...\n",
-                   !model ? "--model PATH is required" : "no prompt given");
+    if (argc < 2) {
+        g_printerr("readout tokenize: no prompt given\nUsage: readout tokenize [--model PATH] TEXT...\n");
         return 2;
     }
-    g_autofree char *dir = tokenizer_dir(model);
+    g_autofree char *model_path = rg_resolve_model_path(model, &error);
+    if (!model_path) {
+        g_printerr("readout tokenize: %s\n", error->message);
+        return 1;
+    }
+    g_autofree char *dir = tokenizer_dir(model_path);
     if (!dir) {
         g_printerr("readout tokenize: %s holds neither tokenizer/vocab.json (a diffusers model folder) nor "
                    "vocab.json (a tokenizer folder)\n",
-                   model);
+                   model_path);
         return 1;
     }
     g_autoptr(rg_tokenizer) tok = rg_tokenizer_new_from_dir(dir, &error);
