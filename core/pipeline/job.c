@@ -47,11 +47,11 @@ gboolean job_real_reference(const rg_job *job)
     return (job->kind == RG_JOB_DRAG && job->image) || job->kind == RG_JOB_IDENTITY;
 }
 
-void job_cfg(const rg_job *job, float *cfg_reference, float *cfg)
+void job_cfg(const rg_pipeline *p, const rg_job *job, float *cfg_reference, float *cfg)
 {
     // drag_real.yaml: text_weight [1.0, 3.5]; generated images and spatial control: 7.5
     const gboolean real = job_real_reference(job);
-    *cfg = job->cfg > 0.0f ? job->cfg : (job->kind == RG_JOB_DRAG && real ? 3.5f : 7.5f);
+    *cfg = job->cfg > 0.0f ? job->cfg : (job->kind == RG_JOB_DRAG && real ? p->real_drag_cfg : 7.5f);
     *cfg_reference = job->cfg_reference > 0.0f ? job->cfg_reference : (real ? 1.0f : *cfg);
 }
 

@@ -20,6 +20,7 @@ struct rg_pipeline {
     int vae_factor;  /* image pixels per latent cell: 8 for SD1.5 */
     int native_size; /* UNet sample_size x vae_factor */
     gboolean sd_latent_rgb; /* the SD1.x latent space: previews by a linear map */
+    float real_drag_cfg;    /* CFG of a real-image drag's edited sample: 3.5, or the model's readout.json */
 };
 
 /* ---- noise.c: reproducible Gaussian noise --------------------------------- */
@@ -58,7 +59,7 @@ rg_tensor *encode_prompt(rg_pipeline *p, const char *prompt, GError **error);
 gboolean job_real_reference(const rg_job *job);
 /* The CFG scales of the reference and the edited row, the official values
  * where the job leaves them 0. */
-void job_cfg(const rg_job *job, float *cfg_reference, float *cfg);
+void job_cfg(const rg_pipeline *p, const rg_job *job, float *cfg_reference, float *cfg);
 
 /* ---- sampler.c: guided DDIM over a batch ---------------------------------- */
 

@@ -224,7 +224,7 @@ static rg_tensor *run_reference_job(rg_pipeline *p, const rg_job *job, const geo
 {
     rg_ctx *ctx = p->ctx;
     float cfg_ref, cfg;
-    job_cfg(job, &cfg_ref, &cfg);
+    job_cfg(p, job, &cfg_ref, &cfg);
     g_autoptr(rg_tensor) ref = NULL, edit = NULL;
     if (!reference_starts(p, job, g, cond, noise, &ref, &edit, error))
         return NULL;
@@ -253,7 +253,7 @@ static rg_tensor *run_single_job(rg_pipeline *p, const rg_job *job, const geomet
                                  rg_tensor *uncond, rg_tensor *cond, rg_tensor *noise, GError **error)
 {
     float cfg_ref, cfg;
-    job_cfg(job, &cfg_ref, &cfg);
+    job_cfg(p, job, &cfg_ref, &cfg);
     g_autoptr(rg_tensor) context = batch_context(p->ctx, uncond, cond, 1, error);
     sampler s = {.p = p, .job = job, .phase = "denoise", .B = 1, .cfg = {cfg}, .context = context,
                  .terms = tl->terms, .n_terms = tl->n, .report = TRUE};

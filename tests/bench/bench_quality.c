@@ -18,6 +18,7 @@
  * object lost or duplicated in >= 90 % of the cases.
  *
  * Usage: bench_quality [--model M] [--heads H] [--n N] [--first-seed S] [--steps K] [--fast] [--out DIR]
+ *                      [--cfg S] [--guidance-weight W] [--guidance-end F] [--recurrent-steps N]
  * (the shipped demo model by default). Exit status 0; `--check` makes it 1
  * when the targets are missed (the CI test uses looser --max-* bounds).
  */
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
     int n = 50, steps = 0;
     gint64 first_seed = 1000;
     gboolean fast = FALSE, check = FALSE;
+    double cfg = 0, weight = 0, ratio_end = 0, appearance = -1, correspondence = -1;
+    int recurrent = 0;
     double max_error = 3.0, min_psnr = 28.0, min_ok = 0.9;
     GOptionEntry entries[] = {
         {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model_arg, "Model (default: the demo model)", "PATH"},
@@ -134,6 +137,12 @@ int main(int argc, char **argv)
         {"first-seed", 0, 0, G_OPTION_ARG_INT64, &first_seed, "Seed of the first scene (default 1000)", "S"},
         {"steps", 0, 0, G_OPTION_ARG_INT, &steps, "DDIM steps (default: the official 100)", "K"},
         {"fast", 0, 0, G_OPTION_ARG_NONE, &fast, "The fast preset", NULL},
+        {"cfg", 0, 0, G_OPTION_ARG_DOUBLE, &cfg, "CFG scale of the edit (default: the job's)", "S"},
+        {"guidance-weight", 0, 0, G_OPTION_ARG_DOUBLE, &weight, "Sign-step size (default: the job's)", "W"},
+        {"guidance-end", 0, 0, G_OPTION_ARG_DOUBLE, &ratio_end, "Guided share of the steps (default: the job's)", "F"},
+        {"recurrent-steps", 0, 0, G_OPTION_ARG_INT, &recurrent, "Steps per guided timestep (default: the job's)", "N"},
+        {"appearance-scale", 0, 0, G_OPTION_ARG_DOUBLE, &appearance, "Appearance loss scale (default 1)", "S"},
+        {"correspondence-scale", 0, 0, G_OPTION_ARG_DOUBLE, &correspondence, "Correspondence loss scale (1)", "S"},
         {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir, "Write each result here", "DIR"},
         {"check", 0, 0, G_OPTION_ARG_NONE, &check, "Exit 1 when a target is missed", NULL},
         {"max-error", 0, 0, G_OPTION_ARG_DOUBLE, &max_error, "Target median centre error (3 px)", "PX"},
@@ -190,6 +199,18 @@ int main(int argc, char **argv)
             rg_job_apply_fast_preset(&job);
         if (steps)
             job.steps = steps;
+        if (cfg > 0)
+            job.cfg = (float)cfg;
+        if (weight > 0)
+            job.guidance_weight = (float)weight;
+        if (ratio_end > 0)
+            job.guidance_ratio[1] = (float)ratio_end;
+        if (recurrent > 0)
+            job.recurrent_steps = recurrent;
+        if (appearance >= 0)
+            job.appearance_scale = (float)appearance;
+        if (correspondence >= 0)
+            job.correspondence_scale = (float)correspondence;
         job.prompt = caption;
         job.image = src;
         job.points = pts;

@@ -7,7 +7,9 @@
  * agrees with the parallel one, an unguided generated drag is `generate`,
  * cancel stops a job, and bad input gets clear errors. */
 #include <math.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pipeline/pipeline_impl.h"
 #include "rg_test.h"
@@ -421,6 +423,79 @@ static void test_bad_input(void)
     expect_fail("no heads", &job, RG_ERROR_ARGUMENT, "no pose head");
 }
 
+/* A copy of the tiny model (links to its parts) with @settings as its readout.json. */
+static char *model_with_settings(const char *settings)
+{
+    char *dir = g_dir_make_tmp("rg_model_settings.XXXXXX", NULL);
+    const char *parts[] = {"model_index.json", "text_encoder", "tokenizer", "unet", "vae"};
+    for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+        g_autofree char *from = g_build_filename(RG_TINY_MODEL, parts[i], NULL);
+        g_autofree char *to = g_build_filename(dir, parts[i], NULL);
+        RG_CHECK(symlink(from, to) == 0);
+    }
+    g_autofree char *file = g_build_filename(dir, "readout.json", NULL);
+    RG_CHECK(g_file_set_contents(file, settings, -1, NULL));
+    return dir;
+}
+
+static void remove_model_copy(const char *dir)
+{
+    const char *parts[] = {"model_index.json", "text_encoder", "tokenizer", "unet", "vae", "readout.json"};
+    for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+        g_autofree char *path = g_build_filename(dir, parts[i], NULL);
+        g_unlink(path);
+    }
+    g_rmdir(dir);
+}
+
+/* A model folder's readout.json sets the CFG of a real-image drag; bad files are refused by name. */
+static void test_model_settings(void)
+{
+    const struct {
+        const char *text, *expect;
+    } bad[] = {{"{\"real_drag_cfg\": 0.5}", "\"real_drag_cfg\" must be a number from 1 to 30"},
+               {"{\"real_drag_cfg\": \"high\"}", "\"real_drag_cfg\" must be a number"},
+               {"[1, 2]", "readout.json: not a JSON object"}, {"{\"real_drag_cfg\": ", "model settings: "}};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *dir = model_with_settings(bad[i].text);
+        GError *error = NULL;
+        rg_pipeline *p = rg_pipeline_new(dir, NULL, &error);
+        RG_CHECK(!p && g_error_matches(error, RG_ERROR, RG_ERROR_FORMAT) && strstr(error->message, bad[i].expect));
+        if (error)
+            g_print("refused as it should: %s\n", error->message);
+        g_clear_error(&error);
+        rg_pipeline_free(p);
+        remove_model_copy(dir);
+    }
+
+    g_autofree char *dir = model_with_settings("{\"real_drag_cfg\": 2.0}");
+    GError *error = NULL;
+    rg_pipeline *p = rg_pipeline_new(dir, NULL, &error);
+    rg_assert_no_error(error);
+    g_autoptr(rg_image) img = test_image();
+    const float points[4] = {12.0f, 10.0f, 30.0f, 12.0f};
+    watch w = {0};
+    rg_job job;
+    job_setup(&job, RG_JOB_DRAG, &w);
+    job.image = img;
+    job.points = points;
+    job.n_points = 1;
+    job.steps = 3;
+    g_autoptr(rg_image) by_model = p ? rg_pipeline_run(p, &job, &error) : NULL; // cfg 0: the model's 2.0
+    rg_assert_no_error(error);
+    job.cfg = 2.0f;
+    g_autoptr(rg_image) by_job = run_ok("drag at cfg 2", &job);
+    job.cfg = 0.0f;
+    g_autoptr(rg_image) official = run_ok("drag at the official cfg 3.5", &job);
+    if (by_model && by_job && official) {
+        g_print("model default vs cfg 2: %.4f; vs 3.5: %.4f\n", mean_abs_diff(by_model, by_job),
+                mean_abs_diff(by_model, official));
+        RG_CHECK(mean_abs_diff(by_model, by_job) == 0.0 && mean_abs_diff(by_model, official) > 0.0);
+    }
+    rg_pipeline_free(p);
+    remove_model_copy(dir);
+}
+
 int main(int argc, char **argv)
 {
     GError *error = NULL;
@@ -442,6 +517,7 @@ int main(int argc, char **argv)
         {"guided-step", test_guided_step_lowers_loss}, {"correspondence", test_correspondence_moves_match},
         {"inversion", test_inversion_roundtrip},       {"jobs", test_jobs},
         {"cancel", test_cancel},                       {"bad-input", test_bad_input},
+        {"model-settings", test_model_settings},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(tests); i++)
         if (!only || !strcmp(only, tests[i].name))

@@ -118,7 +118,8 @@ typedef struct {
     const char *negative_prompt; /* the official long one by default */
     int steps;                   /* DDIM steps: 100 */
     guint64 seed;                /* initial noise, posterior samples, eta noise */
-    float cfg;                   /* CFG scale of the edited sample: 7.5 (3.5 for a real-image drag) */
+    float cfg;                   /* CFG scale of the edited sample: 7.5 (3.5 for a real-image drag, or the
+                                    "real_drag_cfg" of the model folder's readout.json); 0: that default */
     float cfg_reference;         /* CFG scale of the reference sample: 1.0 for real images, else cfg */
     float guidance_weight;       /* the Adam learning rate (sign-step size) rg_weight: 0.02 */
     float guidance_ratio[2];     /* guided fraction of the steps [start, end): 0, 0.5 */
