@@ -21,9 +21,9 @@ readout=$build/core/readout
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 mkdir -p "$work/heads"
 
-# 1. the diffusion model: 3000 steps of 16 scenes (~55 min at 1.1 s/step)
+# 1. the diffusion model: 6000 steps of 16 scenes (~60 min at 0.6 s/step)
 if [ -f "$work/diffusion/checkpoint.safetensors" ]; then resume=--resume; else resume=; fi
-"$readout" train-diffusion --out "$work/diffusion" --steps 3000 --batch 16 --seed 0 --save-every 100 $resume
+"$readout" train-diffusion --out "$work/diffusion" --steps 6000 --batch 16 --seed 0 --save-every 100 $resume
 
 # 2. the heads on the demo world's exact supervision
 head() { # role steps [flags]
@@ -34,9 +34,9 @@ head() { # role steps [flags]
     "$readout" train-head --model "$work/diffusion/model" --role "$role" --data demo --out "$out" \
         --steps "$steps" --seed 0 --projection-dim 128 --corrected-timestep --save-every 100 $resume "$@"
 }
-head correspondence 2000   # ~0.25 s/step
-head appearance 1000       # ~0.3 s/step
-head pose 500              # ~1.2 s/step at batch 8
+head correspondence 2000   # ~0.11 s/step
+head appearance 1000       # ~0.19 s/step
+head pose 500              # ~0.68 s/step
 
 # 3. ship, with the training curves
 "$readout" plot-loss --out "$here/training_curves.png" "diffusion=$work/diffusion/loss.tsv" \
