@@ -521,7 +521,8 @@ static void inspect(void)
     report(r2 == 0 && strstr(o2, "Stable Diffusion XL") && strstr(o2, "NO:"), "inspect: SDXL says it is unsupported", o2);
     report(r3 == 1 && strstr(o3, "readout inspect: ") && strstr(o3, "no such file or folder"), "inspect: error, exit 1",
            o3);
-    report(r4 == 2 && r5 == 2 && strstr(o4, "PATH"), "inspect: usage errors exit 2", o4);
+    report(r4 == 0 && strstr(o4, "Readout demo-style model"), "inspect without PATH: the demo model", o4);
+    report(r5 == 2 && strstr(o5, "PATH"), "inspect: usage errors exit 2", o5);
 }
 
 int main(void)

@@ -521,7 +521,8 @@ static void error_cases(rg_safetensors *golden, rg_safetensors *vae)
     expect_failure("no component", probe("-m", tiny, "-o", out, NULL), 2, out, "unet, vae-encode", NULL);
     expect_failure("unknown component", probe("vae", "-m", tiny, "-i", image_in, "-o", out, NULL), 2, out,
                    "\"vae\"", NULL);
-    expect_failure("no --model", probe("unet", "-i", good_in, "-o", out, NULL), 2, out, "--model", NULL);
+    expect_failure("no --model: the demo model, whose UNet takes 12 channels",
+                   probe("unet", "-i", good_in, "-o", out, NULL), 1, out, "\"sample\"", NULL);
     expect_failure("no --inputs", probe("unet", "-m", tiny, "-o", out, NULL), 2, out, "--inputs", NULL);
     expect_failure("no --outputs", probe("unet", "-m", tiny, "-i", good_in, NULL), 2, NULL, "--outputs", NULL);
     expect_failure("text without --prompt", probe("text", "-m", tiny, "-o", out, NULL), 2, out, "--prompt", NULL);
