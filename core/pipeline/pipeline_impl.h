@@ -58,7 +58,7 @@ rg_tensor *encode_prompt(rg_pipeline *p, const char *prompt, GError **error);
  * image, identity). */
 gboolean job_real_reference(const rg_job *job);
 /* The CFG scales of the reference and the edited row, the official values
- * where the job leaves them 0. */
+ * (or the model's readout.json) where the job leaves them 0. */
 void job_cfg(const rg_pipeline *p, const rg_job *job, float *cfg_reference, float *cfg);
 
 /* ---- sampler.c: guided DDIM over a batch ---------------------------------- */
