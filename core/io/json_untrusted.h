@@ -5,7 +5,7 @@
  * json-glib keeps one of two equal keys without a word, and deep nesting
  * overflows its recursive parser's stack (100,000 '[' crash it). This parser
  * rejects both before or after json-glib runs, with messages that say where.
- * Implemented in core/io/safetensors.c.
+ * Implemented in core/io/safetensors.c; the file reader in core/io/json_file.c.
  */
 #pragma once
 
@@ -19,3 +19,8 @@
  * object holds a key twice. @what names the text in messages ("x.safetensors:
  * the header", "unet/config.json"). Errors: RG_ERROR_FORMAT. (transfer full) */
 JsonNode *rg_json_parse_untrusted(const char *what, const char *text, gsize len, GError **error);
+
+/* The JSON object in file @path (at most 16 MiB), through
+ * rg_json_parse_untrusted(). Errors: RG_ERROR_IO, RG_ERROR_FORMAT (naming
+ * @path). (transfer full) */
+JsonNode *rg_json_read_object_file(const char *path, GError **error);

@@ -1,9 +1,9 @@
 /* pipeline.c — loading a model for the jobs (UNet, VAE, text encoder,
  * tokenizer), prompts, and the heads by role. */
-#include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
 
+#include "io/json_untrusted.h"
 #include "pipeline/pipeline_impl.h"
 #include "readout/model.h"
 
@@ -32,17 +32,10 @@ static gboolean load_model_settings(rg_pipeline *p, const char *path, GError **e
     g_autofree char *file = g_build_filename(path, "readout.json", NULL);
     if (!g_file_test(file, G_FILE_TEST_IS_REGULAR))
         return TRUE;
-    g_autoptr(JsonParser) parser = json_parser_new();
-    g_autoptr(GError) local = NULL;
-    if (!json_parser_load_from_file(parser, file, &local)) { // the message names the file
-        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "model settings: %s", local->message);
+    g_autoptr(JsonNode) root = rg_json_read_object_file(file, error);
+    if (!root)
         return FALSE;
-    }
-    if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
-        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s: not a JSON object", file);
-        return FALSE;
-    }
-    JsonNode *v = json_object_get_member(json_node_get_object(json_parser_get_root(parser)), "real_drag_cfg");
+    JsonNode *v = json_object_get_member(json_node_get_object(root), "real_drag_cfg");
     if (!v)
         return TRUE;
     const GType t = JSON_NODE_HOLDS_VALUE(v) ? json_node_get_value_type(v) : G_TYPE_INVALID;

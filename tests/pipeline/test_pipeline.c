@@ -455,7 +455,9 @@ static void test_model_settings(void)
         const char *text, *expect;
     } bad[] = {{"{\"real_drag_cfg\": 0.5}", "\"real_drag_cfg\" must be a number from 1 to 30"},
                {"{\"real_drag_cfg\": \"high\"}", "\"real_drag_cfg\" must be a number"},
-               {"[1, 2]", "readout.json: not a JSON object"}, {"{\"real_drag_cfg\": ", "model settings: "}};
+               {"[1, 2]", "readout.json is not a JSON object"},
+               {"{\"real_drag_cfg\": ", "readout.json is not valid JSON"},
+               {"{\"real_drag_cfg\": 1, \"real_drag_cfg\": 2}", "holds the name \"real_drag_cfg\" twice"}};
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autofree char *dir = model_with_settings(bad[i].text);
         GError *error = NULL;

@@ -15,9 +15,6 @@
 #include "models/loader/model_impl.h"
 #include "readout/vae.h"
 
-/* config.json and index files are a few KiB; sharded indexes of big models some 100 KiB. */
-#define MAX_JSON_BYTES (16u * 1024u * 1024u)
-
 static void tensor_clear(model_tensor *t)
 {
     g_free(t->name);
@@ -236,31 +233,6 @@ static gboolean open_file(rg_model *m, GError **error)
 
 /* ---- diffusers folders ---------------------------------------------------- */
 
-/* The JSON object in file @path. Errors: RG_ERROR_IO, RG_ERROR_FORMAT. (transfer full) */
-static JsonNode *read_json_object(const char *path, GError **error)
-{
-    g_autofree char *text = NULL;
-    gsize len = 0;
-    g_autoptr(GError) ferr = NULL;
-    GStatBuf sb;
-    if (g_stat(path, &sb) == 0 && (guint64)sb.st_size > MAX_JSON_BYTES) {
-        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s: %" G_GUINT64_FORMAT " bytes is too large for a JSON "
-                    "configuration file", path, (guint64)sb.st_size);
-        return NULL;
-    }
-    if (!g_file_get_contents(path, &text, &len, &ferr)) {
-        g_set_error(error, RG_ERROR, RG_ERROR_IO, "%s", ferr->message);
-        return NULL;
-    }
-    JsonNode *root = rg_json_parse_untrusted(path, text, len, error);
-    if (root && !JSON_NODE_HOLDS_OBJECT(root)) {
-        g_set_error(error, RG_ERROR, RG_ERROR_FORMAT, "%s is not a JSON object", path);
-        json_node_unref(root);
-        return NULL;
-    }
-    return root;
-}
-
 /* Adds every tensor of file @file (in @p's folder) to @part, or only
  * @only (a name -> file table of a sharded index) where given. */
 static gboolean add_diffusers_file(rg_model *m, rg_part part, const char *file, GHashTable *only, GError **error)
@@ -306,7 +278,7 @@ static gboolean add_diffusers_file(rg_model *m, rg_part part, const char *file, 
 static gboolean add_sharded(rg_model *m, rg_part part, const char *index, GError **error)
 {
     model_part *p = &m->parts[part];
-    g_autoptr(JsonNode) root = read_json_object(index, error);
+    g_autoptr(JsonNode) root = rg_json_read_object_file(index, error);
     if (!root)
         return FALSE;
     JsonNode *map = json_object_get_member(json_node_get_object(root), "weight_map");
@@ -354,7 +326,7 @@ static gboolean open_part_folder(rg_model *m, rg_part part, GError **error)
     }
     g_autofree char *config = g_build_filename(p->dir, "config.json", NULL);
     if (g_file_test(config, G_FILE_TEST_EXISTS)) {
-        g_autoptr(JsonNode) root = read_json_object(config, error);
+        g_autoptr(JsonNode) root = rg_json_read_object_file(config, error);
         if (!root)
             return FALSE;
         const char *cls = json_object_get_string_member_with_default(json_node_get_object(root), "_class_name", "");
@@ -410,7 +382,7 @@ static gboolean open_folder(rg_model *m, GError **error)
     g_autofree char *index = g_build_filename(m->path, "model_index.json", NULL);
     gboolean has_index = g_file_test(index, G_FILE_TEST_EXISTS);
     if (has_index) {
-        g_autoptr(JsonNode) root = read_json_object(index, error);
+        g_autoptr(JsonNode) root = rg_json_read_object_file(index, error);
         if (!root)
             return FALSE;
         JsonNode *cn = json_object_get_member(json_node_get_object(root), "_class_name");
