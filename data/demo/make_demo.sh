@@ -44,7 +44,7 @@ head pose 500              # ~0.68 s/step
 rm -rf "$here/model" "$here/heads"
 cp -r "$work/diffusion/model" "$here/model"
 # The model inverts and reconstructs a picture at CFG 1 (38 dB PSNR at 25
-# steps) but not at the official 3.5 of SD1.5's real-image drag (21 dB).
+# steps) but not at the official 3.5 of SD1.5's real-image drag (23 dB).
 echo '{"real_drag_cfg": 1.0}' >"$here/model/readout.json"
 mkdir -p "$here/heads"
 for role in correspondence appearance pose; do
