@@ -1,0 +1,239 @@
+/* test_dialog.c — the editor dialog on the demo model under Xvfb, with the
+ * file host: Run stays disabled with a reason until there is a point, a run
+ * makes one new layer through the host while the readout strip and the
+ * preview follow it, Cancel stops a run within a step, Ctrl+Return runs, and
+ * the settings persist. */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "canvas.h"
+#include "dialog.h"
+#include "file_host.h"
+#include "readout/scene.h"
+#include "readout_strip.h"
+#include "settings.h"
+
+static char *work_dir;
+
+static RgFileHost *scene_host(const char *output_name)
+{
+    rg_scene s;
+    rg_scene_generate(&s, 3);
+    g_autoptr(rg_image) rgb = rg_scene_render(&s, NULL, NULL);
+    g_autofree char *pattern = g_build_filename(work_dir, output_name, NULL);
+    return rg_file_host_new(rg_image_convert(rgb, 4, NULL), pattern);
+}
+
+static void write_settings(int steps, gint64 seed)
+{
+    RgSettings s;
+    rg_settings_load(&s);
+    s.steps = steps;
+    s.seed = seed;
+    g_free(s.prompt);
+    s.prompt = g_strdup("");
+    g_assert_true(rg_settings_save(&s, NULL));
+    rg_settings_clear(&s);
+}
+
+/* Iterates the main loop until @d is idle (or @max_s passes); the seconds taken. */
+static double wait_idle(RgDialog *d, double max_s)
+{
+    const gint64 start = g_get_monotonic_time();
+    while (rg_dialog_is_running(d) && (g_get_monotonic_time() - start) < max_s * 1e6)
+        g_main_context_iteration(NULL, TRUE);
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    return (g_get_monotonic_time() - start) / 1e6;
+}
+
+static void test_run_makes_a_layer(void)
+{
+    write_settings(4, 777);
+    g_autoptr(RgFileHost) host = scene_host("run-%d.png");
+    RgDialog *d = rg_dialog_new(rg_file_host_get_host(host), RG_JOB_DRAG);
+    gtk_widget_show_all(GTK_WIDGET(d));
+    g_assert_nonnull(rg_dialog_get_why_invalid(d));
+    g_assert_nonnull(strstr(rg_dialog_get_why_invalid(d), "Drag on the picture"));
+    g_assert_false(rg_dialog_start(d));
+
+    RgCanvas *canvas = RG_CANVAS(rg_dialog_get_canvas(d));
+    rg_canvas_set_points(canvas, (const float[]){30, 30, 36, 30}, 1);
+    g_assert_null(rg_dialog_get_why_invalid(d));
+    g_assert_true(rg_dialog_start(d));
+    g_assert_true(rg_dialog_is_running(d));
+    g_assert_false(rg_dialog_start(d)); // one run at a time
+    wait_idle(d, 120);
+    g_assert_false(rg_dialog_is_running(d));
+    g_assert_null(rg_dialog_get_last_error(d));
+
+    GPtrArray *outputs = rg_file_host_get_outputs(host);
+    g_assert_cmpuint(outputs->len, ==, 1);
+    g_autoptr(rg_image) result = rg_image_load_png(g_ptr_array_index(outputs, 0), NULL);
+    g_assert_nonnull(result);
+    g_assert_cmpint(result->width, ==, 64);
+    g_assert_cmpint(result->height, ==, 64);
+    // the preview followed every step and is gone now
+    g_assert_cmpint(rg_file_host_get_preview_count(host), >=, 4);
+    g_assert_false(rg_file_host_has_preview(host));
+
+    g_autofree char *shot = g_build_filename(work_dir, "dialog.png", NULL);
+    g_assert_true(rg_dialog_save_screenshot(d, shot, NULL));
+    g_autoptr(rg_image) picture = rg_image_load_png(shot, NULL);
+    g_assert_nonnull(picture);
+    g_assert_cmpint(picture->width, >, 300);
+    gtk_widget_destroy(GTK_WIDGET(d));
+}
+
+static void test_strip_shows_readouts(void)
+{
+    write_settings(4, 5);
+    g_autoptr(RgFileHost) host = scene_host("strip-%d.png");
+    RgDialog *d = rg_dialog_new(rg_file_host_get_host(host), RG_JOB_DRAG);
+    gtk_widget_show_all(GTK_WIDGET(d));
+    rg_canvas_set_points(RG_CANVAS(rg_dialog_get_canvas(d)), (const float[]){20, 20, 24, 26}, 1);
+    g_assert_true(rg_dialog_start(d));
+    wait_idle(d, 120);
+    GtkWidget *strip = gtk_test_find_widget(GTK_WIDGET(d), "Readouts", RG_TYPE_READOUT_STRIP);
+    g_assert_nonnull(strip);
+    g_autoptr(GList) names = rg_readout_strip_get_names(RG_READOUT_STRIP(strip));
+    gboolean predicted = FALSE, correspondence = FALSE;
+    for (GList *l = names; l; l = l->next) {
+        predicted |= !strcmp(l->data, "predicted");
+        correspondence |= !strcmp(l->data, "correspondence");
+    }
+    g_assert_true(predicted);
+    g_assert_true(correspondence);
+    gtk_widget_destroy(GTK_WIDGET(d));
+}
+
+static void test_cancel_stops_within_a_step(void)
+{
+    write_settings(400, 1); // minutes of work if nothing stops it
+    g_autoptr(RgFileHost) host = scene_host("cancel-%d.png");
+    RgDialog *d = rg_dialog_new(rg_file_host_get_host(host), RG_JOB_DRAG);
+    gtk_widget_show_all(GTK_WIDGET(d));
+    rg_canvas_set_points(RG_CANVAS(rg_dialog_get_canvas(d)), (const float[]){30, 30, 36, 30}, 1);
+    g_assert_true(rg_dialog_start(d));
+    // let it load the model and take a few steps
+    const gint64 start = g_get_monotonic_time();
+    while (g_get_monotonic_time() - start < 2 * G_USEC_PER_SEC)
+        g_main_context_iteration(NULL, FALSE);
+    g_assert_true(rg_dialog_is_running(d));
+    rg_dialog_cancel(d);
+    const double seconds = wait_idle(d, 60);
+    g_assert_false(rg_dialog_is_running(d));
+    g_assert_cmpfloat(seconds, <, 10.0);
+    g_assert_cmpuint(rg_file_host_get_outputs(host)->len, ==, 0);
+    g_assert_null(rg_dialog_get_last_error(d)); // cancelling is no error
+    g_assert_false(rg_file_host_has_preview(host));
+    gtk_widget_destroy(GTK_WIDGET(d));
+}
+
+/* The widget the label reading @text is the mnemonic of. */
+static GtkWidget *labelled(GtkWidget *root, const char *text)
+{
+    if (GTK_IS_LABEL(root) && !g_strcmp0(gtk_label_get_text(GTK_LABEL(root)), text))
+        return gtk_label_get_mnemonic_widget(GTK_LABEL(root));
+    GtkWidget *found = NULL;
+    if (GTK_IS_CONTAINER(root)) {
+        g_autoptr(GList) children = gtk_container_get_children(GTK_CONTAINER(root));
+        for (GList *l = children; l && !found; l = l->next)
+            found = labelled(l->data, text);
+        if (!found && GTK_IS_EXPANDER(root)) // the expander's child is listed; its label widget is not
+            found = labelled(gtk_expander_get_label_widget(GTK_EXPANDER(root)), text);
+    }
+    return found;
+}
+
+static void send_key(GtkWidget *window, guint keyval, GdkModifierType state)
+{
+    GdkEvent *e = gdk_event_new(GDK_KEY_PRESS);
+    e->key.window = g_object_ref(gtk_widget_get_window(window));
+    e->key.keyval = keyval;
+    e->key.state = state;
+    e->key.time = GDK_CURRENT_TIME;
+    GdkKeymapKey *keys = NULL;
+    int n = 0;
+    if (gdk_keymap_get_entries_for_keyval(gdk_keymap_get_for_display(gdk_display_get_default()), keyval, &keys, &n) && n)
+        e->key.hardware_keycode = (guint16)keys[0].keycode;
+    g_free(keys);
+    gdk_event_set_device(e, gdk_seat_get_keyboard(gdk_display_get_default_seat(gdk_display_get_default())));
+    gtk_main_do_event(e);
+    gdk_event_free(e);
+}
+
+static void test_keys_and_settings_persist(void)
+{
+    write_settings(4, 31);
+    g_autoptr(RgFileHost) host = scene_host("keys-%d.png");
+    RgDialog *d = rg_dialog_new(rg_file_host_get_host(host), RG_JOB_DRAG);
+    gtk_widget_show_all(GTK_WIDGET(d));
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    rg_canvas_set_points(RG_CANVAS(rg_dialog_get_canvas(d)), (const float[]){30, 30, 36, 30}, 1);
+    send_key(GTK_WIDGET(d), GDK_KEY_Return, GDK_CONTROL_MASK);
+    g_assert_true(rg_dialog_is_running(d));
+    wait_idle(d, 120);
+    g_assert_cmpuint(rg_file_host_get_outputs(host)->len, ==, 1);
+    g_autofree char *name = g_path_get_basename(g_ptr_array_index(rg_file_host_get_outputs(host), 0));
+    g_assert_cmpstr(name, ==, "keys-1.png");
+
+    GtkWidget *steps = labelled(GTK_WIDGET(d), "Steps");
+    g_assert_true(GTK_IS_SPIN_BUTTON(steps));
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(steps), 9);
+    GtkWidget *prompt = labelled(GTK_WIDGET(d), "Prompt");
+    g_assert_true(GTK_IS_ENTRY(prompt));
+    gtk_entry_set_text(GTK_ENTRY(prompt), "a red ball");
+    send_key(GTK_WIDGET(d), GDK_KEY_Escape, 0); // closes an idle dialog, saving the settings
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    RgSettings s;
+    rg_settings_load(&s);
+    g_assert_cmpint(s.steps, ==, 9);
+    g_assert_cmpstr(s.prompt, ==, "a red ball");
+    g_assert_cmpint(s.seed, ==, 31);
+    rg_settings_clear(&s);
+}
+
+static void test_identity_and_pose_dialogs(void)
+{
+    write_settings(4, 2);
+    g_autoptr(RgFileHost) host = scene_host("other-%d.png");
+    RgDialog *id = rg_dialog_new(rg_file_host_get_host(host), RG_JOB_IDENTITY);
+    g_assert_nonnull(strstr(rg_dialog_get_why_invalid(id), "reference"));
+    gtk_widget_destroy(GTK_WIDGET(id));
+
+    rg_scene s;
+    rg_scene_generate(&s, 11);
+    rg_file_host_add_layer(host, "reference", rg_scene_render(&s, NULL, NULL));
+    id = rg_dialog_new(rg_file_host_get_host(host), RG_JOB_IDENTITY);
+    g_assert_nonnull(strstr(rg_dialog_get_why_invalid(id), "prompt"));
+    gtk_widget_destroy(GTK_WIDGET(id));
+
+    RgDialog *pose = rg_dialog_new(rg_file_host_get_host(host), RG_JOB_POSE);
+    g_assert_nonnull(rg_dialog_get_pose_editor(pose));
+    g_assert_nonnull(strstr(rg_dialog_get_why_invalid(pose), "prompt"));
+    gtk_widget_destroy(GTK_WIDGET(pose));
+}
+
+int main(int argc, char **argv)
+{
+    gtk_test_init(&argc, &argv, NULL);
+    work_dir = g_dir_make_tmp("readout-dialog-XXXXXX", NULL);
+    g_setenv("READOUT_CONFIG_DIR", work_dir, TRUE);
+    g_test_add_func("/dialog/run-makes-a-layer", test_run_makes_a_layer);
+    g_test_add_func("/dialog/strip-shows-readouts", test_strip_shows_readouts);
+    g_test_add_func("/dialog/cancel-stops-within-a-step", test_cancel_stops_within_a_step);
+    g_test_add_func("/dialog/keys-and-settings-persist", test_keys_and_settings_persist);
+    g_test_add_func("/dialog/identity-and-pose-dialogs", test_identity_and_pose_dialogs);
+    const int rc = g_test_run();
+    g_autoptr(GDir) dir = g_dir_open(work_dir, 0, NULL);
+    for (const char *f; dir && (f = g_dir_read_name(dir));) {
+        g_autofree char *path = g_build_filename(work_dir, f, NULL);
+        g_unlink(path);
+    }
+    g_rmdir(work_dir);
+    g_free(work_dir);
+    return rc;
+}
