@@ -36,6 +36,20 @@ static void write_settings(int steps, gint64 seed)
     rg_settings_clear(&s);
 }
 
+/* The button labelled @label (with its mnemonic underscore). */
+static GtkWidget *button(GtkWidget *root, const char *label)
+{
+    if (GTK_IS_BUTTON(root) && !g_strcmp0(gtk_button_get_label(GTK_BUTTON(root)), label))
+        return root;
+    GtkWidget *found = NULL;
+    if (GTK_IS_CONTAINER(root)) {
+        g_autoptr(GList) children = gtk_container_get_children(GTK_CONTAINER(root));
+        for (GList *l = children; l && !found; l = l->next)
+            found = button(l->data, label);
+    }
+    return found;
+}
+
 /* Iterates the main loop until @d is idle (or @max_s passes); the seconds taken. */
 static double wait_idle(RgDialog *d, double max_s)
 {
@@ -69,6 +83,8 @@ static void test_run_makes_a_layer(void)
 
     GPtrArray *outputs = rg_file_host_get_outputs(host);
     g_assert_cmpuint(outputs->len, ==, 1);
+    g_assert_null(rg_dialog_get_why_invalid(d)); // ready for another run
+    g_assert_true(gtk_widget_is_sensitive(button(GTK_WIDGET(d), "_Run")));
     g_autoptr(rg_image) result = rg_image_load_png(g_ptr_array_index(outputs, 0), NULL);
     g_assert_nonnull(result);
     g_assert_cmpint(result->width, ==, 64);
