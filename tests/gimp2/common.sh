@@ -1,0 +1,86 @@
+# common.sh — sourced by the GIMP 2.10 tests: a throw-away GIMP profile with
+# the built plug-in installed, isolated Readout settings, and helpers.
+#
+# The caller sets NAME; meson sets RG_PLUGIN (the built plug-in), RG_CLI
+# (build/core/readout), RG_WORK (this folder in the build tree) and
+# READOUT_DATA_DIR (the repository's data/). GIMP 2.10 exits 0 whatever
+# happens in batch mode, so everything is checked on files and messages.
+set -eu
+
+work="$RG_WORK/$NAME"
+rm -rf "$work"
+mkdir -p "$work"
+
+export GIMP2_DIRECTORY="$work/profile"
+# Folders GIMP otherwise complains about in a fresh profile.
+for d in brushes dynamics fonts gradients palettes patterns tool-presets mypaint-brushes plug-ins/readout; do
+    mkdir -p "$GIMP2_DIRECTORY/$d"
+done
+cp "$RG_PLUGIN" "$GIMP2_DIRECTORY/plug-ins/readout/readout"
+export READOUT_CONFIG_DIR="$work/config"
+mkdir -p "$READOUT_CONFIG_DIR"
+# English messages whatever the machine's locale, so that the checks can read them.
+export LANG=C.UTF-8 LC_ALL=C.UTF-8 LANGUAGE=
+export NO_AT_BRIDGE=1
+
+failures=0
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+ok() {
+    echo "ok: $*"
+}
+
+# run_gimp LOG -b CMD -b CMD ...: one GIMP start running the batch commands in
+# order; its stdout and stderr go to LOG.
+run_gimp() {
+    log=$1
+    shift
+    start=$(date +%s)
+    timeout 240 gimp-console-2.10 -i -d -f --no-shm --console-messages --stack-trace-mode=never "$@" \
+        -b '(gimp-quit 0)' >"$log" 2>&1 || echo "gimp-console-2.10 exited with $? (124: timed out)"
+    echo "GIMP ran $(($(date +%s) - start)) s, log: $log"
+}
+
+# expect_size FILE W H
+expect_size() {
+    if [ ! -f "$1" ]; then
+        fail "$1 was not written"
+        return
+    fi
+    size=$(identify -format '%wx%h' "$1")
+    if [ "$size" = "$2x$3" ]; then ok "$(basename "$1") is $size"; else fail "$1 is $size, not $2x$3"; fi
+}
+
+# expect_same A B: the two pictures have no differing pixel.
+expect_same() {
+    if [ ! -f "$1" ] || [ ! -f "$2" ]; then
+        fail "$1 or $2 was not written"
+        return
+    fi
+    ae=$(compare -metric AE "$1" "$2" null: 2>&1 || true)
+    if [ "$ae" = "0" ]; then ok "$(basename "$1") = $(basename "$2")"; else fail "$1 and $2 differ in $ae pixels"; fi
+}
+
+# expect_differ A B: the two pictures are not the same (the job did something).
+expect_differ() {
+    [ -f "$1" ] && [ -f "$2" ] || return 0
+    ae=$(compare -metric AE "$1" "$2" null: 2>&1 || true)
+    if [ "$ae" != "0" ]; then ok "$(basename "$1") differs from $(basename "$2")"; else fail "$1 = $2"; fi
+}
+
+# expect_log LOG TEXT: TEXT (fixed string) is in LOG.
+expect_log() {
+    if grep -qF -- "$2" "$1"; then ok "log has: $2"; else fail "$1 lacks: $2"; fi
+}
+
+finish() {
+    if [ "$failures" -gt 0 ]; then
+        echo "--- $log"
+        cat "$log"
+        echo "$failures check(s) failed"
+        exit 1
+    fi
+    echo "all checks passed"
+}
