@@ -340,12 +340,18 @@ gboolean rg_dialog_start(RgDialog *d)
     return TRUE;
 }
 
-static void maybe_screenshot(RgDialog *d)
+static gboolean after_run_hooks(gpointer data)
 {
+    RgDialog *d = data;
+    if (d->closed)
+        return G_SOURCE_REMOVE;
     const char *path = g_getenv("READOUT_DIALOG_SCREENSHOT");
     g_autoptr(GError) error = NULL;
     if (path && *path && !rg_dialog_save_screenshot(d, path, &error))
         g_warning("%s", error->message);
+    if (!g_strcmp0(g_getenv("READOUT_DIALOG_CLOSE_AFTER_RUN"), "1"))
+        gtk_window_close(GTK_WINDOW(d));
+    return G_SOURCE_REMOVE;
 }
 
 /* Ends the run @st on the main thread: joins the worker, adds the result
@@ -394,11 +400,10 @@ static void finish_run(RunState *st)
     rg_image_free(st->result);
     g_clear_error(&st->error);
     update_validity(d);
-    maybe_screenshot(d);
-    const gboolean close = g_strcmp0(g_getenv("READOUT_DIALOG_CLOSE_AFTER_RUN"), "1") == 0;
     g_free(st);
-    if (close)
-        gtk_widget_destroy(GTK_WIDGET(d));
+    // the test hooks wait for a frame, so that the picture shows the buttons' new states
+    if (g_getenv("READOUT_DIALOG_SCREENSHOT") || g_getenv("READOUT_DIALOG_CLOSE_AFTER_RUN"))
+        g_timeout_add_full(G_PRIORITY_DEFAULT, 300, after_run_hooks, g_object_ref(d), g_object_unref);
     g_object_unref(d);
 }
 
@@ -413,7 +418,8 @@ void rg_dialog_cancel(RgDialog *d)
     g_return_if_fail(RG_IS_DIALOG(d));
     if (d->running) {
         g_atomic_int_set(&d->running->cancelled, 1);
-        gtk_progress_bar_set_text(GTK_PROGRESS_BAR(d->progress), _("cancelling…"));
+        if (!d->closed)
+            gtk_progress_bar_set_text(GTK_PROGRESS_BAR(d->progress), _("cancelling…"));
     }
 }
 
@@ -678,27 +684,27 @@ static gboolean on_key(GtkWidget *w, GdkEventKey *ev, RgDialog *d)
     return FALSE;
 }
 
-/* Closing while a job runs cancels it; the window goes once the worker has stopped. */
 static gboolean on_delete(GtkWidget *w, GdkEvent *ev, RgDialog *d)
 {
     (void)w;
     (void)ev;
     save_settings(d);
+    return FALSE;
+}
+
+/* Closing while a job runs cancels it; the window goes once the worker has
+ * stopped, which is within one step. */
+static void on_destroy(RgDialog *d)
+{
+    d->closed = TRUE;
     if (d->running) {
         RunState *st = d->running;
         rg_dialog_cancel(d);
-        d->closed = TRUE;
-        g_thread_join(d->worker); // stops within one step
+        g_thread_join(d->worker);
         d->worker = NULL;
         g_source_remove(st->finished_source);
         finish_run(st);
     }
-    d->closed = TRUE;
-    return FALSE;
-}
-
-static void on_destroy(RgDialog *d)
-{
     if (d->host->ops->show_preview)
         d->host->ops->show_preview(d->host, NULL);
     if (d->loop && g_main_loop_is_running(d->loop))

@@ -117,7 +117,9 @@ char *rg_request_result_name(const RgRequest *r)
 {
     static const char *const names[] = {N_("Readout drag"), N_("Readout identity"), N_("Readout pose fill"),
                                         N_("Readout generate")};
-    return g_strdup_printf(_("%s (seed %" G_GUINT64_FORMAT ")"), _(names[r->kind]), r->seed);
+    // the seed as text: a format macro inside the message would cut xgettext's msgid short
+    g_autofree char *seed = g_strdup_printf("%" G_GUINT64_FORMAT, r->seed);
+    return g_strdup_printf(_("%s (seed %s)"), _(names[r->kind]), seed);
 }
 
 /* ---- the engine: a loaded model and heads, kept between runs --------------- */

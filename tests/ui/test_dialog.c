@@ -162,6 +162,25 @@ static GtkWidget *labelled(GtkWidget *root, const char *text)
     return found;
 }
 
+static void test_close_while_running(void)
+{
+    write_settings(400, 1);
+    g_autoptr(RgFileHost) host = scene_host("close-%d.png");
+    RgDialog *d = rg_dialog_new(rg_file_host_get_host(host), RG_JOB_DRAG);
+    gtk_widget_show_all(GTK_WIDGET(d));
+    rg_canvas_set_points(RG_CANVAS(rg_dialog_get_canvas(d)), (const float[]){30, 30, 36, 30}, 1);
+    g_assert_true(rg_dialog_start(d));
+    const gint64 start = g_get_monotonic_time();
+    while (g_get_monotonic_time() - start < G_USEC_PER_SEC)
+        g_main_context_iteration(NULL, FALSE);
+    gtk_widget_destroy(GTK_WIDGET(d)); // cancels and waits for the worker
+    g_assert_cmpfloat((g_get_monotonic_time() - start) / 1e6, <, 10.0);
+    while (g_main_context_iteration(NULL, FALSE)) // late reports find the dialog gone
+        ;
+    g_assert_cmpuint(rg_file_host_get_outputs(host)->len, ==, 0);
+    g_assert_false(rg_file_host_has_preview(host));
+}
+
 static void send_key(GtkWidget *window, guint keyval, GdkModifierType state)
 {
     GdkEvent *e = gdk_event_new(GDK_KEY_PRESS);
@@ -241,6 +260,7 @@ int main(int argc, char **argv)
     g_test_add_func("/dialog/run-makes-a-layer", test_run_makes_a_layer);
     g_test_add_func("/dialog/strip-shows-readouts", test_strip_shows_readouts);
     g_test_add_func("/dialog/cancel-stops-within-a-step", test_cancel_stops_within_a_step);
+    g_test_add_func("/dialog/close-while-running", test_close_while_running);
     g_test_add_func("/dialog/keys-and-settings-persist", test_keys_and_settings_persist);
     g_test_add_func("/dialog/identity-and-pose-dialogs", test_identity_and_pose_dialogs);
     const int rc = g_test_run();
