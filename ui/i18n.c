@@ -32,9 +32,9 @@ const char *rg_locale_dir(void)
         const char *found = has_catalogue(RG_INSTALLED_LOCALE_DIR) || !has_catalogue(RG_BUILD_LOCALE_DIR)
                                 ? RG_INSTALLED_LOCALE_DIR
                                 : RG_BUILD_LOCALE_DIR;
-        g_once_init_leave(&dir, (gsize) found);
+        g_once_init_leave(&dir, (gsize)found);
     }
-    return (const char *) dir;
+    return (const char *)dir;
 }
 
 void rg_i18n_init(void)

@@ -30,8 +30,8 @@ static void rg_readout_strip_init(RgReadoutStrip *s)
 
 GtkWidget *rg_readout_strip_new(int size)
 {
-    RgReadoutStrip *s = g_object_new(RG_TYPE_READOUT_STRIP, "orientation", GTK_ORIENTATION_HORIZONTAL, "spacing", 6,
-                                     NULL);
+    RgReadoutStrip *s =
+        g_object_new(RG_TYPE_READOUT_STRIP, "orientation", GTK_ORIENTATION_HORIZONTAL, "spacing", 6, NULL);
     s->size = MAX(size, 16);
     return GTK_WIDGET(s);
 }
@@ -76,8 +76,8 @@ void rg_readout_strip_set(RgReadoutStrip *s, const char *name, const rg_image *i
         return;
     const double scale = (double)s->size / MAX(img->width, img->height);
     const int w = MAX(1, (int)(img->width * scale + 0.5)), h = MAX(1, (int)(img->height * scale + 0.5));
-    g_autoptr(GdkPixbuf) scaled = gdk_pixbuf_scale_simple(pb, w, h, scale > 1.0 ? GDK_INTERP_NEAREST
-                                                                                 : GDK_INTERP_BILINEAR);
+    g_autoptr(GdkPixbuf) scaled =
+        gdk_pixbuf_scale_simple(pb, w, h, scale > 1.0 ? GDK_INTERP_NEAREST : GDK_INTERP_BILINEAR);
     gtk_image_set_from_pixbuf(GTK_IMAGE(picture), scaled);
 }
 

@@ -217,7 +217,8 @@ static void keep_outside_mask(rg_image *rgba, const rg_image *source, const rg_i
     for (size_t i = 0; i < (size_t)rgba->width * rgba->height; i++) {
         const unsigned a = mask->data[(size_t)i * mask->channels];
         for (int c = 0; c < 4; c++)
-            rgba->data[4 * i + c] = (guint8)((rgba->data[4 * i + c] * a + src->data[4 * i + c] * (255 - a) + 127) / 255);
+            rgba->data[4 * i + c] =
+                (guint8)((rgba->data[4 * i + c] * a + src->data[4 * i + c] * (255 - a) + 127) / 255);
     }
 }
 

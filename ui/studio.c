@@ -62,8 +62,8 @@ int main(int argc, char **argv)
     }
     rg_job_kind kind = RG_JOB_DRAG;
     if (argc != 2 || (kind_name && !parse_kind(kind_name, &kind))) {
-        g_printerr("readout-studio: %s\n", argc != 2 ? _("give one picture to edit (IMAGE.png)")
-                                                     : _("--kind takes drag, identity or pose"));
+        g_printerr("readout-studio: %s\n",
+                   argc != 2 ? _("give one picture to edit (IMAGE.png)") : _("--kind takes drag, identity or pose"));
         return 2;
     }
     if (!gtk_init_check(NULL, NULL)) {

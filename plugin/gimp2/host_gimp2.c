@@ -9,13 +9,13 @@ typedef struct {
     RgHost parent;
     gint32 image, drawable;
     gboolean interactive;
-    gint32 preview;   /* the "[Preview]" layer, -1 when there is none */
-    int undo_depth;   /* undo groups opened and not yet closed */
+    gint32 preview; /* the "[Preview]" layer, -1 when there is none */
+    int undo_depth; /* undo groups opened and not yet closed */
 } Gimp2Host;
 
 static Gimp2Host *gimp2(RgHost *host)
 {
-    return (Gimp2Host *) host;
+    return (Gimp2Host *)host;
 }
 
 static void flush(Gimp2Host *h)
@@ -36,9 +36,12 @@ static void source_size(RgHost *host, int *width, int *height)
 static const Babl *format_for(int channels)
 {
     switch (channels) {
-    case 1: return babl_format("Y' u8");
-    case 3: return babl_format("R'G'B' u8");
-    default: return babl_format("R'G'B'A u8");
+    case 1:
+        return babl_format("Y' u8");
+    case 3:
+        return babl_format("R'G'B' u8");
+    default:
+        return babl_format("R'G'B'A u8");
     }
 }
 
@@ -244,7 +247,7 @@ static void show_preview(RgHost *host, const rg_image *pixels)
 
 static void progress(RgHost *host, double fraction, const char *text)
 {
-    (void) host;
+    (void)host;
     if (text)
         gimp_progress_set_text(text);
     gimp_progress_update(CLAMP(fraction, 0.0, 1.0));
@@ -252,14 +255,14 @@ static void progress(RgHost *host, double fraction, const char *text)
 
 static guint64 transient_window(RgHost *host)
 {
-    (void) host;
+    (void)host;
     /* From a menu this is the invoking image window; from a batch script
      * there is no display and the dialog stands alone. */
     gint32 display = gimp_default_display();
     if (display <= 0 || !gimp_display_is_valid(display))
         return 0;
     int handle = gimp_display_get_window_handle(display);
-    return handle > 0 ? (guint64) handle : 0;
+    return handle > 0 ? (guint64)handle : 0;
 }
 
 static const RgHostOps gimp2_ops = {
@@ -298,6 +301,6 @@ void rg_gimp2_host_free(RgHost *host)
 
 void rg_gimp2_host_progress_init(RgHost *host, const char *text)
 {
-    (void) host;
+    (void)host;
     gimp_progress_init(text);
 }

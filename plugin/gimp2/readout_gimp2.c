@@ -18,6 +18,7 @@
 
 #define MENU_PATH "<Image>/Filters/Generative/Readout"
 
+/* clang-format off */
 /* The arguments every procedure ends with, after its own. */
 #define COMMON_TAIL_PARAMS                                                                                          \
     {GIMP_PDB_STRING, "prompt", "What the picture shows (required for identity and pose fill)"},                  \
@@ -31,12 +32,14 @@
                                  "RUN-WITH-LAST-VALS (2) }"},                                                     \
     {GIMP_PDB_IMAGE, "image", "Input image"},                                                                     \
     {GIMP_PDB_DRAWABLE, "drawable", "The layer to edit (never modified; the result is a new layer above it)"}
+/* clang-format on */
 
 static const GimpParamDef drag_params[] = {
     COMMON_HEAD_PARAMS,
     {GIMP_PDB_INT32, "num-points", "Length of points: 4 per drag (a multiple of 4)"},
-    {GIMP_PDB_FLOATARRAY, "points", "Drags x0 y0 x1 y1 ...: the content at (x0, y0) moves to (x1, y1), in pixels "
-                                    "of the layer"},
+    {GIMP_PDB_FLOATARRAY, "points",
+     "Drags x0 y0 x1 y1 ...: the content at (x0, y0) moves to (x1, y1), in pixels "
+     "of the layer"},
     COMMON_TAIL_PARAMS,
 };
 
@@ -140,7 +143,7 @@ static void on_progress(const char *phase, int i, int n, gpointer user_data)
                                                          : _("Readout: guided denoising");
         gimp_progress_set_text(text);
     }
-    gimp_progress_update(n > 0 ? CLAMP((double) i / n, 0.0, 1.0) : 0.0);
+    gimp_progress_update(n > 0 ? CLAMP((double)i / n, 0.0, 1.0) : 0.0);
 }
 
 /* The status for an error of the engine: the caller's fault or not. */
@@ -165,7 +168,7 @@ static GimpPDBStatusType request_from_params(const Procedure *p, RgHost *host, c
             return GIMP_PDB_CALLING_ERROR;
         }
         for (int i = 0; i < n; i += 4)
-            rg_request_add_point(r, (float) xy[i], (float) xy[i + 1], (float) xy[i + 2], (float) xy[i + 3]);
+            rg_request_add_point(r, (float)xy[i], (float)xy[i + 1], (float)xy[i + 2], (float)xy[i + 3]);
         tail = 5;
         break;
     }
@@ -207,7 +210,7 @@ static GimpPDBStatusType request_from_params(const Procedure *p, RgHost *host, c
     }
     if (steps > 0)
         r->steps = steps;
-    r->seed = seed >= 0 ? (guint64) seed : g_random_int();
+    r->seed = seed >= 0 ? (guint64)seed : g_random_int();
 
     if (!(r->image = host->ops->read_layer(host, RG_HOST_SOURCE, error)))
         return GIMP_PDB_EXECUTION_ERROR;
@@ -299,8 +302,8 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     } else {
         GimpRunMode mode = param[0].data.d_int32;
         gint32 image = param[1].data.d_image, drawable = param[2].data.d_drawable;
-        if (!gimp_image_is_valid(image) || !gimp_item_is_valid(drawable) || !gimp_item_is_drawable(drawable)
-            || gimp_item_get_image(drawable) != image) {
+        if (!gimp_image_is_valid(image) || !gimp_item_is_valid(drawable) || !gimp_item_is_drawable(drawable) ||
+            gimp_item_get_image(drawable) != image) {
             g_set_error(&error, RG_ERROR, RG_ERROR_ARGUMENT, _("The drawable is not a layer of the image."));
         } else if (gimp_image_base_type(image) == GIMP_INDEXED) {
             g_set_error(&error, RG_ERROR, RG_ERROR_ARGUMENT,
@@ -337,8 +340,8 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
 }
 
 const GimpPlugInInfo PLUG_IN_INFO = {
-    NULL,  /* init */
-    NULL,  /* quit */
+    NULL, /* init */
+    NULL, /* quit */
     query,
     run,
 };

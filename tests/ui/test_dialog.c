@@ -136,7 +136,8 @@ static void test_cancel_stops_within_a_step(void)
     while (g_get_monotonic_time() - start < 2 * G_USEC_PER_SEC)
         g_main_context_iteration(NULL, FALSE);
     g_assert_true(rg_dialog_is_running(d));
-    rg_dialog_cancel(d);
+    g_assert_false(gtk_widget_is_sensitive(button(GTK_WIDGET(d), "_Run")));
+    gtk_button_clicked(GTK_BUTTON(button(GTK_WIDGET(d), "C_ancel")));
     const double seconds = wait_idle(d, 60);
     g_assert_false(rg_dialog_is_running(d));
     g_assert_cmpfloat(seconds, <, 10.0);
@@ -190,7 +191,8 @@ static void send_key(GtkWidget *window, guint keyval, GdkModifierType state)
     e->key.time = GDK_CURRENT_TIME;
     GdkKeymapKey *keys = NULL;
     int n = 0;
-    if (gdk_keymap_get_entries_for_keyval(gdk_keymap_get_for_display(gdk_display_get_default()), keyval, &keys, &n) && n)
+    if (gdk_keymap_get_entries_for_keyval(gdk_keymap_get_for_display(gdk_display_get_default()), keyval, &keys, &n) &&
+        n)
         e->key.hardware_keycode = (guint16)keys[0].keycode;
     g_free(keys);
     gdk_event_set_device(e, gdk_seat_get_keyboard(gdk_display_get_default_seat(gdk_display_get_default())));
@@ -250,6 +252,24 @@ static void test_identity_and_pose_dialogs(void)
     g_assert_nonnull(rg_dialog_get_pose_editor(pose));
     g_assert_nonnull(strstr(rg_dialog_get_why_invalid(pose), "prompt"));
     gtk_widget_destroy(GTK_WIDGET(pose));
+
+    // with a prompt both run to a new layer of the source's size: identity
+    // from the picked reference, pose fill from the skeleton drawn in the editor
+    RgDialog *dialogs[] = {rg_dialog_new(rg_file_host_get_host(host), RG_JOB_IDENTITY),
+                           rg_dialog_new(rg_file_host_get_host(host), RG_JOB_POSE)};
+    for (size_t k = 0; k < G_N_ELEMENTS(dialogs); k++) {
+        gtk_widget_show_all(GTK_WIDGET(dialogs[k]));
+        gtk_entry_set_text(GTK_ENTRY(labelled(GTK_WIDGET(dialogs[k]), "Prompt")), "a red star");
+        g_assert_null(rg_dialog_get_why_invalid(dialogs[k]));
+        g_assert_true(rg_dialog_start(dialogs[k]));
+        wait_idle(dialogs[k], 120);
+        g_assert_null(rg_dialog_get_last_error(dialogs[k]));
+        g_assert_cmpuint(rg_file_host_get_outputs(host)->len, ==, k + 1);
+        g_autoptr(rg_image) out = rg_image_load_png(g_ptr_array_index(rg_file_host_get_outputs(host), k), NULL);
+        g_assert_cmpint(out->width, ==, 64);
+        g_assert_cmpint(out->height, ==, 64);
+        gtk_widget_destroy(GTK_WIDGET(dialogs[k]));
+    }
 }
 
 int main(int argc, char **argv)

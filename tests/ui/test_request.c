@@ -133,6 +133,7 @@ static void test_missing_model_and_heads(void)
     r->model = g_strdup("/no/such/model");
     g_autoptr(GError) error = NULL;
     g_autoptr(rg_image) out = rg_request_run(r, NULL, NULL, &error);
+    g_assert_null(out);
     g_assert_error(error, RG_ERROR, RG_ERROR_IO);
     g_assert_nonnull(strstr(error->message, "/no/such/model"));
 

@@ -324,7 +324,7 @@ static void test_draw(Fixture *f, gconstpointer data)
 #define PX(x, y) (*(const guint32 *)(const void *)(pixels + (size_t)(y) * (size_t)stride + 4 * (size_t)(x)))
 #define R(p) ((int)(((p) >> 16) & 255))
 #define G(p) ((int)(((p) >> 8) & 255))
-#define B(p) ((int)((p) & 255))
+#define B(p) ((int)((p)&255))
     guint32 handle = PX(wx(20), wy(20)), target = PX(wx(150), wy(80)), plain = PX(wx(180), wy(10));
     g_assert_cmpint(R(handle), >, 180);
     g_assert_cmpint(G(handle), <, 80);

@@ -92,7 +92,7 @@ static void test_render_colours(void)
     pose.visible[10] = FALSE; // right ankle: limb 8 (knee -> ankle) goes too
     g_autoptr(rg_image) map = rg_pose_render(&pose, w, h, NULL);
     assert_rgb(pixel(map, 2, 2), 0, 0, 0);
-    assert_rgb(pixel(map, pose.x[1], pose.y[1]), 255, 85, 0);  // neck
+    assert_rgb(pixel(map, pose.x[1], pose.y[1]), 255, 85, 0);   // neck
     assert_rgb(pixel(map, pose.x[13], pose.y[13]), 85, 0, 255); // left ankle
     // Limbs are their colour at 60 % over black: right thigh (limb 7, colours[7]).
     assert_rgb(pixel(map, 0.5f * (pose.x[8] + pose.x[9]), 0.5f * (pose.y[8] + pose.y[9])), 0, 153, 51);

@@ -8,9 +8,9 @@
 #define HISTORY_MAX 200
 
 struct RgArrows {
-    GArray *xy;       /* floats, 4 per arrow */
-    GArray *pending;  /* the snapshot taken at begin, or NULL outside an edit */
-    GPtrArray *undo;  /* GArray snapshots, the most recent last */
+    GArray *xy;      /* floats, 4 per arrow */
+    GArray *pending; /* the snapshot taken at begin, or NULL outside an edit */
+    GPtrArray *undo; /* GArray snapshots, the most recent last */
     GPtrArray *redo;
 };
 

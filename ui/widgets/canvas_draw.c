@@ -94,7 +94,7 @@ static void draw_arrow(RgCanvas *c, cairo_t *cr, const float xy[4], gboolean sel
     double dx = bx - ax, dy = by - ay, len = hypot(dx, dy);
     double line = selected ? 3.0 : 2.0;
     double green = selected ? 0.85 : 1.0, blue = selected ? 0.0 : 1.0; // selected: yellow, else white
-    if (selected) { // a ring around both ends marks the selection
+    if (selected) {                                                    // a ring around both ends marks the selection
         cairo_set_source_rgba(cr, 1.0, 0.85, 0.0, 0.9);
         cairo_set_line_width(cr, 2.0);
         cairo_new_sub_path(cr);

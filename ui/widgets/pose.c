@@ -15,29 +15,28 @@
 #include "i18n.h"
 
 static const char *const joint_names[RG_POSE_N_JOINTS] = {
-    N_("nose"),          N_("neck"),       N_("right shoulder"), N_("right elbow"), N_("right wrist"),
-    N_("left shoulder"), N_("left elbow"), N_("left wrist"),     N_("right hip"),   N_("right knee"),
-    N_("right ankle"),   N_("left hip"),   N_("left knee"),      N_("left ankle"),  N_("right eye"),
-    N_("left eye"),      N_("right ear"),  N_("left ear"),
+    N_("nose"),       N_("neck"),       N_("right shoulder"), N_("right elbow"), N_("right wrist"), N_("left shoulder"),
+    N_("left elbow"), N_("left wrist"), N_("right hip"),      N_("right knee"),  N_("right ankle"), N_("left hip"),
+    N_("left knee"),  N_("left ankle"), N_("right eye"),      N_("left eye"),    N_("right ear"),   N_("left ear"),
 };
 
 /* ControlNet's annotator/openpose/util.py: colors, and limbSeq made 0-based. */
 static const guint8 colors[RG_POSE_N_JOINTS][3] = {
-    {255, 0, 0},   {255, 85, 0},  {255, 170, 0}, {255, 255, 0}, {170, 255, 0}, {85, 255, 0},
-    {0, 255, 0},   {0, 255, 85},  {0, 255, 170}, {0, 255, 255}, {0, 170, 255}, {0, 85, 255},
-    {0, 0, 255},   {85, 0, 255},  {170, 0, 255}, {255, 0, 255}, {255, 0, 170}, {255, 0, 85},
+    {255, 0, 0}, {255, 85, 0}, {255, 170, 0}, {255, 255, 0}, {170, 255, 0}, {85, 255, 0},
+    {0, 255, 0}, {0, 255, 85}, {0, 255, 170}, {0, 255, 255}, {0, 170, 255}, {0, 85, 255},
+    {0, 0, 255}, {85, 0, 255}, {170, 0, 255}, {255, 0, 255}, {255, 0, 170}, {255, 0, 85},
 };
 static const int limbs[RG_POSE_N_LIMBS][2] = {
-    {1, 2}, {1, 5}, {2, 3}, {3, 4}, {5, 6}, {6, 7}, {1, 8}, {8, 9}, {9, 10},
+    {1, 2},  {1, 5},   {2, 3},   {3, 4}, {5, 6},  {6, 7},   {1, 8},  {8, 9},   {9, 10},
     {1, 11}, {11, 12}, {12, 13}, {1, 0}, {0, 14}, {14, 16}, {0, 15}, {15, 17},
 };
 
 /* The default figure, facing the viewer (so its right is on the left), in
  * units of its height: x from the centre line, y from the top of the head. */
 static const float default_figure[RG_POSE_N_JOINTS][2] = {
-    {0.0f, 0.10f},    {0.0f, 0.20f},   {-0.10f, 0.20f},  {-0.13f, 0.35f}, {-0.15f, 0.48f}, {0.10f, 0.20f},
-    {0.13f, 0.35f},   {0.15f, 0.48f},  {-0.06f, 0.52f},  {-0.07f, 0.74f}, {-0.08f, 0.96f}, {0.06f, 0.52f},
-    {0.07f, 0.74f},   {0.08f, 0.96f},  {-0.025f, 0.08f}, {0.025f, 0.08f}, {-0.05f, 0.09f}, {0.05f, 0.09f},
+    {0.0f, 0.10f},  {0.0f, 0.20f},  {-0.10f, 0.20f},  {-0.13f, 0.35f}, {-0.15f, 0.48f}, {0.10f, 0.20f},
+    {0.13f, 0.35f}, {0.15f, 0.48f}, {-0.06f, 0.52f},  {-0.07f, 0.74f}, {-0.08f, 0.96f}, {0.06f, 0.52f},
+    {0.07f, 0.74f}, {0.08f, 0.96f}, {-0.025f, 0.08f}, {0.025f, 0.08f}, {-0.05f, 0.09f}, {0.05f, 0.09f},
 };
 
 /* Channel distance up to which a pixel counts as a joint's colour: the
@@ -123,8 +122,8 @@ rg_image *rg_pose_render(const RgPose *pose, int width, int height, GError **err
             rgb[k] = (guint8)(colors[l][k] * 3 / 5);
         float dx = pose->x[b] - pose->x[a], dy = pose->y[b] - pose->y[a];
         float half = 0.5f * sqrtf(dx * dx + dy * dy);
-        fill_ellipse(img, 0.5f * (pose->x[a] + pose->x[b]), 0.5f * (pose->y[a] + pose->y[b]), fmaxf(half, stick),
-                     stick, atan2f(dy, dx), rgb);
+        fill_ellipse(img, 0.5f * (pose->x[a] + pose->x[b]), 0.5f * (pose->y[a] + pose->y[b]), fmaxf(half, stick), stick,
+                     atan2f(dy, dx), rgb);
     }
     for (int j = 0; j < RG_POSE_N_JOINTS; j++) {
         if (pose->visible[j])

@@ -19,10 +19,10 @@ struct _RgPoseEditor {
     cairo_surface_t *background; /* or NULL */
     int width, height;           /* the pose's frame: the background's size */
     RgPose pose;
-    gboolean pose_set; /* else the default pose follows the frame's size */
-    int drag;          /* the joint being dragged, or -1 */
+    gboolean pose_set;       /* else the default pose follows the frame's size */
+    int drag;                /* the joint being dragged, or -1 */
     double grab_dx, grab_dy; /* image offset from the pointer to the dragged joint */
-    int hover;         /* the joint under the pointer, or -1 */
+    int hover;               /* the joint under the pointer, or -1 */
 };
 
 enum { SIGNAL_CHANGED, N_SIGNALS };
