@@ -196,6 +196,8 @@ void rg_dialog_priv_finish_run(RunState *st)
     } else {
         d->last_error = g_strdup(st->error->message);
     }
+    if (d->last_error && d->host->ops->message)
+        d->host->ops->message(d->host, d->last_error);
     gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(d->progress), st->result ? 1.0 : 0.0);
     gtk_progress_bar_set_text(GTK_PROGRESS_BAR(d->progress), status ? status : _("Failed."));
     if (d->host->ops->progress)

@@ -17,6 +17,7 @@ struct RgFileHost {
     GPtrArray *outputs;
     int preview_count;
     gboolean has_preview;
+    char *last_message;
 };
 
 static RgFileHost *self(RgHost *host)
@@ -109,6 +110,14 @@ static void show_preview(RgHost *host, const rg_image *pixels)
         h->preview_count++;
 }
 
+static void message(RgHost *host, const char *text)
+{
+    RgFileHost *h = self(host);
+    g_free(h->last_message);
+    h->last_message = g_strdup(text);
+    g_printerr("%s\n", text);
+}
+
 static const RgHostOps file_host_ops = {
     .source_size = source_size,
     .read_layer = read_layer,
@@ -117,6 +126,7 @@ static const RgHostOps file_host_ops = {
     .undo_group = undo_group,
     .new_layer = new_layer,
     .show_preview = show_preview,
+    .message = message,
 };
 
 RgFileHost *rg_file_host_new(rg_image *source, const char *output_pattern)
@@ -144,6 +154,7 @@ void rg_file_host_free(RgFileHost *h)
     rg_image_free(h->selection);
     g_free(h->output_pattern);
     g_ptr_array_unref(h->outputs);
+    g_free(h->last_message);
     g_free(h);
 }
 
@@ -178,4 +189,9 @@ int rg_file_host_get_preview_count(RgFileHost *h)
 gboolean rg_file_host_has_preview(RgFileHost *h)
 {
     return h->has_preview;
+}
+
+const char *rg_file_host_get_last_message(RgFileHost *h)
+{
+    return h->last_message;
 }

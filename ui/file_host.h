@@ -24,6 +24,8 @@ GPtrArray *rg_file_host_get_outputs(RgFileHost *h);
 /* How often the preview was shown, and whether one is shown now. */
 int rg_file_host_get_preview_count(RgFileHost *h);
 gboolean rg_file_host_has_preview(RgFileHost *h);
+/* The last message for the user (also printed on stderr), or NULL. (transfer none) */
+const char *rg_file_host_get_last_message(RgFileHost *h);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RgFileHost, rg_file_host_free)
 

@@ -49,6 +49,9 @@ typedef struct {
     void (*progress)(RgHost *host, double fraction, const char *text);
     /* The X11 window the dialog should stay above (0: none). May be NULL. */
     guint64 (*transient_window)(RgHost *host);
+    /* Tells the user about a failed run in the host's own message area (the
+     * dialog shows it too). May be NULL. */
+    void (*message)(RgHost *host, const char *text);
 } RgHostOps;
 
 /* Hosts embed this as their first member. */

@@ -24,16 +24,23 @@ static RgFileHost *scene_host(const char *output_name)
     return rg_file_host_new(rg_image_convert(rgb, 4, NULL), pattern);
 }
 
-static void write_settings(int steps, gint64 seed)
+static void write_settings_with_heads(int steps, gint64 seed, const char *heads)
 {
     RgSettings s;
     rg_settings_load(&s);
+    g_free(s.heads);
+    s.heads = g_strdup(heads);
     s.steps = steps;
     s.seed = seed;
     g_free(s.prompt);
     s.prompt = g_strdup("");
     g_assert_true(rg_settings_save(&s, NULL));
     rg_settings_clear(&s);
+}
+
+static void write_settings(int steps, gint64 seed)
+{
+    write_settings_with_heads(steps, seed, "");
 }
 
 /* The button labelled @label (with its mnemonic underscore). */
@@ -182,6 +189,28 @@ static void test_close_while_running(void)
     g_assert_false(rg_file_host_has_preview(host));
 }
 
+/* A run that fails (heads without the drag's) says why in the dialog and
+ * in the host's message area, and makes nothing. */
+static void test_failed_run_tells_the_user(void)
+{
+    g_autofree char *heads = g_build_filename(work_dir, "no-heads", NULL);
+    g_mkdir(heads, 0700);
+    write_settings_with_heads(4, 1, heads);
+    g_autoptr(RgFileHost) host = scene_host("failed-%d.png");
+    RgDialog *d = rg_dialog_new(rg_file_host_get_host(host), RG_JOB_DRAG);
+    gtk_widget_show_all(GTK_WIDGET(d));
+    rg_canvas_set_points(RG_CANVAS(rg_dialog_get_canvas(d)), (const float[]){30, 30, 36, 30}, 1);
+    g_assert_true(rg_dialog_start(d));
+    wait_idle(d, 60);
+    g_assert_nonnull(rg_dialog_get_last_error(d));
+    g_assert_nonnull(strstr(rg_dialog_get_last_error(d), "appearance"));
+    g_assert_cmpstr(rg_file_host_get_last_message(host), ==, rg_dialog_get_last_error(d));
+    g_assert_cmpuint(rg_file_host_get_outputs(host)->len, ==, 0);
+    gtk_widget_destroy(GTK_WIDGET(d));
+    g_rmdir(heads);
+    write_settings(4, 1);
+}
+
 static void send_key(GtkWidget *window, guint keyval, GdkModifierType state)
 {
     GdkEvent *e = gdk_event_new(GDK_KEY_PRESS);
@@ -281,6 +310,7 @@ int main(int argc, char **argv)
     g_test_add_func("/dialog/strip-shows-readouts", test_strip_shows_readouts);
     g_test_add_func("/dialog/cancel-stops-within-a-step", test_cancel_stops_within_a_step);
     g_test_add_func("/dialog/close-while-running", test_close_while_running);
+    g_test_add_func("/dialog/failed-run-tells-the-user", test_failed_run_tells_the_user);
     g_test_add_func("/dialog/keys-and-settings-persist", test_keys_and_settings_persist);
     g_test_add_func("/dialog/identity-and-pose-dialogs", test_identity_and_pose_dialogs);
     const int rc = g_test_run();
