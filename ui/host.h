@@ -1,9 +1,9 @@
 /* host.h — what the editor dialog needs from the program it runs in.
  *
  * The dialog (ui/dialog.h) never talks to GIMP directly: a host fills an
- * RgHostOps table. plugin/gimp2/ implements it on libgimp-2.0, ui/studio.c
- * on a PNG file, and a GIMP 3 host can be added beside them. Every call is
- * made on the main thread.
+ * RgHostOps table. plugin/gimp2/ implements it on libgimp-2.0, plugin/gimp3/
+ * on libgimp-3.0 and ui/file_host.c on a PNG file (readout-studio). Every
+ * call is made on the main thread.
  *
  * Pixels cross the interface as rg_image RGBA, 8 bits per sample, sRGB, at
  * the layer's own size; hosts convert from and to their own formats.

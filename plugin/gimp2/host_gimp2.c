@@ -3,6 +3,7 @@
 #include "host_gimp2.h"
 
 #include "i18n.h"
+#include "procedures.h"
 #include "readout/image.h"
 
 typedef struct {
@@ -161,15 +162,6 @@ static gint32 new_source_sized_layer(Gimp2Host *h, const char *name)
     return layer;
 }
 
-/* @pixels scaled to the source's size when they are not already. */
-static rg_image *fit_to_source(Gimp2Host *h, const rg_image *pixels, GError **error)
-{
-    int w = gimp_drawable_width(h->drawable), hgt = gimp_drawable_height(h->drawable);
-    if (pixels->width == w && pixels->height == hgt)
-        return rg_image_copy(pixels, error);
-    return rg_image_resize(pixels, w, hgt, RG_RESIZE_BILINEAR, error);
-}
-
 static void write_pixels(gint32 drawable, const rg_image *pixels)
 {
     GeglBuffer *buffer = gimp_drawable_get_buffer(drawable);
@@ -183,7 +175,7 @@ static void write_pixels(gint32 drawable, const rg_image *pixels)
 static int new_layer(RgHost *host, const char *name, const rg_image *pixels, GError **error)
 {
     Gimp2Host *h = gimp2(host);
-    g_autoptr(rg_image) fitted = fit_to_source(h, pixels, error);
+    g_autoptr(rg_image) fitted = rg_plugin_fit_to_source(host, pixels, error);
     if (!fitted)
         return -1;
     gint32 layer = new_source_sized_layer(h, name);
@@ -218,7 +210,7 @@ static void show_preview(RgHost *host, const rg_image *pixels)
         return;
     }
     g_autoptr(GError) error = NULL;
-    g_autoptr(rg_image) fitted = fit_to_source(h, pixels, &error);
+    g_autoptr(rg_image) fitted = rg_plugin_fit_to_source(host, pixels, &error);
     if (!fitted) {
         g_warning("preview: %s", error->message);
         return;
@@ -248,9 +240,11 @@ static void show_preview(RgHost *host, const rg_image *pixels)
 static void progress(RgHost *host, double fraction, const char *text)
 {
     (void)host;
+    /* An update first: it starts the status-bar progress when none is
+     * running, and GIMP drops a text set before that. */
+    gimp_progress_update(CLAMP(fraction, 0.0, 1.0));
     if (text)
         gimp_progress_set_text(text);
-    gimp_progress_update(CLAMP(fraction, 0.0, 1.0));
 }
 
 static guint64 transient_window(RgHost *host)
@@ -297,10 +291,4 @@ void rg_gimp2_host_free(RgHost *host)
     while (h->undo_depth > 0)
         undo_group(host, FALSE);
     g_free(h);
-}
-
-void rg_gimp2_host_progress_init(RgHost *host, const char *text)
-{
-    (void)host;
-    gimp_progress_init(text);
 }

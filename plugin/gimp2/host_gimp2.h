@@ -17,7 +17,4 @@ RgHost *rg_gimp2_host_new(gint32 image, gint32 drawable, gboolean interactive);
  * and frees the host. */
 void rg_gimp2_host_free(RgHost *host);
 
-/* Starts GIMP's status-bar progress for a run, with @text. */
-void rg_gimp2_host_progress_init(RgHost *host, const char *text);
-
 G_END_DECLS

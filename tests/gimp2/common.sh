@@ -23,14 +23,7 @@ mkdir -p "$READOUT_CONFIG_DIR"
 export LANG=C.UTF-8 LC_ALL=C.UTF-8 LANGUAGE=
 export NO_AT_BRIDGE=1
 
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-ok() {
-    echo "ok: $*"
-}
+. "$(dirname "$0")/../common/gimp_checks.sh"
 
 # run_gimp LOG -b CMD -b CMD ...: one GIMP start running the batch commands in
 # order; its stdout and stderr go to LOG.
@@ -41,46 +34,4 @@ run_gimp() {
     timeout 240 gimp-console-2.10 -i -d -f --no-shm --console-messages --stack-trace-mode=never "$@" \
         -b '(gimp-quit 0)' >"$log" 2>&1 || echo "gimp-console-2.10 exited with $? (124: timed out)"
     echo "GIMP ran $(($(date +%s) - start)) s, log: $log"
-}
-
-# expect_size FILE W H
-expect_size() {
-    if [ ! -f "$1" ]; then
-        fail "$1 was not written"
-        return
-    fi
-    size=$(identify -format '%wx%h' "$1")
-    if [ "$size" = "$2x$3" ]; then ok "$(basename "$1") is $size"; else fail "$1 is $size, not $2x$3"; fi
-}
-
-# expect_same A B: the two pictures have no differing pixel.
-expect_same() {
-    if [ ! -f "$1" ] || [ ! -f "$2" ]; then
-        fail "$1 or $2 was not written"
-        return
-    fi
-    ae=$(compare -metric AE "$1" "$2" null: 2>&1 || true)
-    if [ "$ae" = "0" ]; then ok "$(basename "$1") = $(basename "$2")"; else fail "$1 and $2 differ in $ae pixels"; fi
-}
-
-# expect_differ A B: the two pictures are not the same (the job did something).
-expect_differ() {
-    [ -f "$1" ] && [ -f "$2" ] || return 0
-    ae=$(compare -metric AE "$1" "$2" null: 2>&1 || true)
-    if [ "$ae" != "0" ]; then ok "$(basename "$1") differs from $(basename "$2")"; else fail "$1 = $2"; fi
-}
-
-# expect_log LOG TEXT: TEXT (fixed string) is in LOG.
-expect_log() {
-    if grep -qF -- "$2" "$1"; then ok "log has: $2"; else fail "$1 lacks: $2"; fi
-}
-
-finish() {
-    if [ "$failures" -gt 0 ]; then
-        echo "--- $log"
-        cat "$log"
-        echo "$failures check(s) failed"
-        exit 1
-    fi
-    echo "all checks passed"
 }
