@@ -259,6 +259,14 @@ static guint64 transient_window(RgHost *host)
     return handle > 0 ? (guint64)handle : 0;
 }
 
+/* A failed run from the dialog also goes to GIMP's message area (the error
+ * console or a message box, as the user set it up). */
+static void message(RgHost *host, const char *text)
+{
+    (void)host;
+    gimp_message(text);
+}
+
 static const RgHostOps gimp2_ops = {
     .source_size = source_size,
     .read_layer = read_layer,
@@ -268,6 +276,7 @@ static const RgHostOps gimp2_ops = {
     .new_layer = new_layer,
     .show_preview = show_preview,
     .progress = progress,
+    .message = message,
     .transient_window = transient_window,
 };
 

@@ -254,6 +254,14 @@ static void progress(RgHost *host, double fraction, const char *text)
         gimp_progress_set_text(text);
 }
 
+/* A failed run from the dialog also goes to GIMP's message area (the error
+ * console or a message box, as the user set it up). */
+static void message(RgHost *host, const char *text)
+{
+    (void)host;
+    gimp_message(text);
+}
+
 /* No transient_window: GIMP 3 hands out window handles that are X11 ids or
  * Wayland handles, and readout_gimp3.c gives the dialog its parent through
  * libgimpui (gimp_window_set_transient), which knows both. */
@@ -266,6 +274,7 @@ static const RgHostOps gimp3_ops = {
     .new_layer = new_layer,
     .show_preview = show_preview,
     .progress = progress,
+    .message = message,
 };
 
 RgHost *rg_gimp3_host_new(GimpImage *image, GimpDrawable *drawable, gboolean interactive)
