@@ -9,8 +9,8 @@
 
 /* clang-format off */
 static const RgPluginArg arg_num_points = {
-    RG_PLUGIN_ARG_NUM_POINTS, "num-points", "Number of values", "Length of points: 4 per drag (a multiple of 4)",
-    0, G_MAXINT, 0};
+    RG_PLUGIN_ARG_NUM_POINTS, "num-points", "Number of values",
+    "Length of points: 4 per drag (a multiple of 4); on GIMP 3, 0 takes the array's own length", 0, G_MAXINT, 0};
 static const RgPluginArg arg_points = {
     RG_PLUGIN_ARG_POINTS, "points", "Points",
     "Drags x0 y0 x1 y1 ...: the content at (x0, y0) moves to (x1, y1), in pixels of the layer", 0, 0, 0};
@@ -96,11 +96,11 @@ RgPluginArgType rg_plugin_arg_type(RgPluginArgId id)
     }
 }
 
-int rg_plugin_n_args(const RgPluginProcedure *p, gboolean with_num_points)
+int rg_plugin_n_args(const RgPluginProcedure *p)
 {
     int n = 0;
     for (const RgPluginArg *const *a = p->args; *a; a++)
-        n += with_num_points || (*a)->id != RG_PLUGIN_ARG_NUM_POINTS;
+        n++;
     return n;
 }
 
@@ -191,6 +191,11 @@ static gboolean add_points(const RgPluginValues *v, RgRequest *r, GError **error
     if (v->n_points <= 0 || v->n_points % 4 || !v->points) {
         g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT,
                     _("points holds %d numbers: give 4 (x0 y0 x1 y1) for each drag."), v->n_points);
+        return FALSE;
+    }
+    if (v->num_points >= 0 && v->num_points != v->n_points) {
+        g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, _("num-points is %d but points holds %d numbers."),
+                    v->num_points, v->n_points);
         return FALSE;
     }
     const double *xy = v->points;

@@ -22,8 +22,9 @@ G_BEGIN_DECLS
 
 /* The arguments a procedure takes after the image and the drawable. */
 typedef enum {
-    /* INT: the length of points. Only GIMP 2.10 has it, as its PDB passes an
-     * array's length as an argument of its own; GIMP 3 arrays carry it. */
+    /* INT: the length of points. GIMP 2.10's PDB passes an array's length as
+     * an argument of its own; GIMP 3 arrays carry it, so there 0 (the
+     * default) means "the array's length" and other values must match it. */
     RG_PLUGIN_ARG_NUM_POINTS,
     RG_PLUGIN_ARG_POINTS, /* doubles x0 y0 x1 y1 ... */
     RG_PLUGIN_ARG_LAYER,  /* the reference (identity) or the pose map (pose fill) */
@@ -72,13 +73,12 @@ extern const int rg_plugin_n_procedures;
 
 const RgPluginProcedure *rg_plugin_find_procedure(const char *name);
 RgPluginArgType rg_plugin_arg_type(RgPluginArgId id);
-/* The number of arguments after the image and the drawable; @with_num_points:
- * counting num-points (GIMP 2.10). */
-int rg_plugin_n_args(const RgPluginProcedure *p, gboolean with_num_points);
+/* The number of arguments after the image and the drawable. */
+int rg_plugin_n_args(const RgPluginProcedure *p);
 
 /* The arguments of one call, as the host received them. */
 typedef struct {
-    int num_points;       /* the num-points argument; -1 where there is none (GIMP 3) */
+    int num_points;       /* the num-points argument; -1 when not given (GIMP 3's 0) */
     const double *points; /* DRAG */
     int n_points;         /* the number of doubles in @points */
     int layer;            /* IDENTITY: the reference; POSE: the pose map (host layer ids) */

@@ -49,7 +49,7 @@ static void query(void)
     gimp_plugin_domain_register(GETTEXT_PACKAGE, rg_locale_dir());
     for (int i = 0; i < rg_plugin_n_procedures; i++) {
         const RgPluginProcedure *p = &rg_plugin_procedures[i];
-        const int n_params = N_HEAD_PARAMS + rg_plugin_n_args(p, TRUE);
+        const int n_params = N_HEAD_PARAMS + rg_plugin_n_args(p);
         g_autofree GimpParamDef *params = g_new(GimpParamDef, n_params);
         memcpy(params, head_params, sizeof head_params);
         int k = N_HEAD_PARAMS;
@@ -72,7 +72,7 @@ static void query(void)
 static GimpPDBStatusType run_from_params(const RgPluginProcedure *p, RgHost *host, const GimpParam *param, int nparams,
                                          gint32 *layer, GError **error)
 {
-    const int n_params = N_HEAD_PARAMS + rg_plugin_n_args(p, TRUE);
+    const int n_params = N_HEAD_PARAMS + rg_plugin_n_args(p);
     if (nparams != n_params) {
         g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, _("%s takes %d arguments, not %d."), p->name, n_params,
                     nparams);

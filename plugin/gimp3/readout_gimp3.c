@@ -154,8 +154,12 @@ static void values_from_config(const RgPluginProcedure *p, GimpProcedureConfig *
     for (const RgPluginArg *const *a = p->args; *a; a++) {
         const char *name = (*a)->name;
         switch ((*a)->id) {
-        case RG_PLUGIN_ARG_NUM_POINTS:
-            break; /* GIMP 2.10 only */
+        case RG_PLUGIN_ARG_NUM_POINTS: {
+            int value = 0;
+            g_object_get(config, name, &value, NULL);
+            v->num_points = value > 0 ? value : -1; /* 0: the array's own length */
+            break;
+        }
         case RG_PLUGIN_ARG_POINTS: {
             gsize n = 0;
             g_object_get(config, name, points, NULL);
@@ -319,9 +323,10 @@ static GimpProcedure *readout_create_procedure(GimpPlugIn *plug_in, const gchar 
     gimp_procedure_set_documentation(procedure, _(p->blurb), p->help, name);
     gimp_procedure_set_attribution(procedure, RG_PLUGIN_AUTHORS, RG_PLUGIN_COPYRIGHT, RG_PLUGIN_DATE);
 
+    /* num-points too, as on 2.10, although GIMP 3 arrays carry their length:
+     * the same calls work on both; 0 (its default) takes the array's length. */
     for (const RgPluginArg *const *a = p->args; *a; a++)
-        if ((*a)->id != RG_PLUGIN_ARG_NUM_POINTS) /* GIMP 3 arrays carry their length */
-            add_argument(procedure, *a);
+        add_argument(procedure, *a);
     gimp_procedure_add_layer_return_value(procedure, "new-layer", "New layer",
                                           "The result, a new layer above the drawable", FALSE, G_PARAM_READWRITE);
     add_settings_aux_arguments(procedure);

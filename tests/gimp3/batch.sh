@@ -27,12 +27,14 @@ drag() {
       #:points #($3) #:prompt \"\" #:model \"\" #:steps $4 #:seed $5))"
 }
 
-# A: RGB, one drag, steps 0 (the default: the fast preset, 25 steps).
+# A: RGB, one drag, steps 0 (the default: the fast preset, 25 steps); with
+# num-points given as on 2.10 (the other drags leave it out).
 a="$prelude
 (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$w/in.png\")))
        (src (first-layer img)))
   (save-layer src \"$w/a-src-before.png\")
-  (let ((lay $(drag img src '21 23 30 23' 0 7)))
+  (let ((lay (car (plug-in-readout-drag #:run-mode RUN-NONINTERACTIVE #:image img #:drawables (vector src)
+                    #:num-points 4 #:points #(21 23 30 23) #:prompt \"\" #:model \"\" #:steps 0 #:seed 7))))
     (save-layer lay \"$w/a-out.png\")
     (save-layer src \"$w/a-src-after.png\")
     (report \"A\" img lay)))"

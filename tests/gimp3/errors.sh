@@ -54,6 +54,8 @@ run_gimp "$log" -b "$setup" \
     -b "$(c "$(drag '-1 23 30 23' '')")" \
     -b "$(c "$(drag '21 23 30' '')")" \
     -b "$(c "$(drag '' '')")" \
+    -b "$(c "(plug-in-readout-drag #:run-mode RUN-NONINTERACTIVE #:image $img #:drawables (vector $src)
+         #:num-points 8 #:points #(21 23 30 23) #:prompt \"\" #:model \"\" #:steps 4 #:seed 1)")" \
     -b "$(c "$(drag '21 23 30 23' /no/such/model)")" \
     -b "$(c "$(drag '21 23 30 23' "$w/empty-model")")" \
     -b "$(c "$(drag '21 23 30 23' "$w/headless-model")")" \
@@ -72,12 +74,13 @@ run_gimp "$log" -b "$setup" \
 
 expect_log "$log" "ids $img $tiny"
 n=$(grep -c "Calling error for procedure 'plug-in-readout-" "$log" || true)
-if [ "$n" = 13 ]; then ok "13 calls failed"; else fail "$n calls failed, not 13"; fi
+if [ "$n" = 14 ]; then ok "14 calls failed"; else fail "$n calls failed, not 14"; fi
 if [ "$rc" != 0 ]; then fail "gimp-console-3.0 --quit exited with $rc"; fi
 expect_log "$log" "The target of point 1 (80, 23) lies outside the 64×64 layer."
 expect_log "$log" "The handle of point 1 (-1, 23) lies outside the 64×64 layer."
 expect_log "$log" "points holds 3 numbers: give 4 (x0 y0 x1 y1) for each drag."
 expect_log "$log" "points holds 0 numbers: give 4 (x0 y0 x1 y1) for each drag."
+expect_log "$log" "num-points is 8 but points holds 4 numbers."
 expect_log "$log" "The model folder /no/such/model does not exist."
 expect_log "$log" "The model $w/empty-model cannot be used"
 expect_log "$log" "drag: no appearance head"
