@@ -22,6 +22,16 @@ expect_size() {
     if [ "$size" = "$2x$3" ]; then ok "$(basename "$1") is $size"; else fail "$1 is $size, not $2x$3"; fi
 }
 
+# expect_menus PLUGINRC: GIMP registered the three procedures with their
+# menu labels under Filters → Generative → Readout.
+expect_menus() {
+    for label in _Drag... _Identity... "_Pose Fill..."; do
+        if grep -q "^ *\"$label\"$" "$1"; then ok "menu label $label"; else fail "no menu label $label in $1"; fi
+    done
+    n=$(grep -c '(menu-path "<Image>/Filters/Generative/Readout")' "$1" || true)
+    if [ "$n" = 3 ]; then ok "3 procedures under Filters/Generative/Readout"; else fail "$n procedures in the menu, not 3"; fi
+}
+
 # expect_same A B: the two pictures have no differing pixel.
 expect_same() {
     if [ ! -f "$1" ] || [ ! -f "$2" ]; then

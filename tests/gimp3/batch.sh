@@ -176,5 +176,6 @@ expect_size "$w/f-out.png" 64 64
 expect_same "$w/f-src-before.png" "$w/f-src-after.png"
 ae=$(compare -metric AE -fuzz 2% "$w/f-out.png" "$w/f-cli.png" null: 2>&1 || true)
 if [ "$ae" = 0 ]; then ok "f-out.png = f-cli.png to 2%"; else fail "f-out.png and f-cli.png differ in $ae pixels"; fi
+expect_menus "$GIMP3_DIRECTORY/pluginrc"
 
 finish
