@@ -24,6 +24,7 @@ export LANG=C.UTF-8 LC_ALL=C.UTF-8 LANGUAGE=
 export NO_AT_BRIDGE=1
 
 . "$(dirname "$0")/../common/gimp_checks.sh"
+. "$(dirname "$0")/../common/gimp_batch_results.sh"
 
 # run_gimp LOG -b CMD -b CMD ...: one GIMP start running the batch commands in
 # order; its stdout and stderr go to LOG.

@@ -28,6 +28,7 @@ export NO_AT_BRIDGE=1
 unset DISPLAY WAYLAND_DISPLAY
 
 . "$(dirname "$0")/../common/gimp_checks.sh"
+. "$(dirname "$0")/../common/gimp_batch_results.sh"
 
 # Script-Fu helpers for GIMP 3 (its batch interpreter speaks the v2 dialect:
 # every call returns a list). save-layer writes one layer as a PNG through an
