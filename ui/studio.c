@@ -35,6 +35,7 @@ static char *default_output(const char *image)
 
 int main(int argc, char **argv)
 {
+    rg_prefer_passive_waiting(argv);
     setlocale(LC_ALL, "");
     rg_i18n_init();
     textdomain(GETTEXT_PACKAGE);

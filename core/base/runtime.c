@@ -1,6 +1,7 @@
 /* runtime.c — version, threads, and what this machine offers. */
 #include <cblas.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include "readout/readout.h"
 
@@ -17,6 +18,14 @@ const char *rg_version(void)
 int rg_get_num_threads(void)
 {
     return omp_get_max_threads();
+}
+
+void rg_prefer_passive_waiting(char **argv)
+{
+    if (g_getenv("OMP_WAIT_POLICY"))
+        return;
+    g_setenv("OMP_WAIT_POLICY", "passive", TRUE);
+    execv("/proc/self/exe", argv); // returns only on failure: then run as we are
 }
 
 void rg_set_num_threads(int n)

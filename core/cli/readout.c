@@ -14,7 +14,6 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "readout/readout.h"
 
@@ -94,21 +93,9 @@ static void usage(FILE *f)
     fprintf(f, "\nreadout COMMAND --help shows the options of a command.\n");
 }
 
-/* OpenMP threads that spin while they wait make a run 5-10x slower as soon as
- * another process wants the same cores (a second job, a desktop, GIMP). The
- * runtime reads OMP_WAIT_POLICY once, when it loads, so unless the user chose
- * a policy the tool restarts itself once with waiting threads that sleep. */
-static void prefer_passive_waiting(char **argv)
-{
-    if (g_getenv("OMP_WAIT_POLICY"))
-        return;
-    g_setenv("OMP_WAIT_POLICY", "passive", TRUE);
-    execv("/proc/self/exe", argv); // returns only on failure: then run as we are
-}
-
 int main(int argc, char **argv)
 {
-    prefer_passive_waiting(argv);
+    rg_prefer_passive_waiting(argv);
     setlocale(LC_ALL, "");
     if (argc < 2) {
         usage(stderr);

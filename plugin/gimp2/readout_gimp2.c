@@ -191,4 +191,10 @@ const GimpPlugInInfo PLUG_IN_INFO = {
     run,
 };
 
-MAIN()
+/* MAIN() of libgimp, after the restart that makes the engine's threads sleep
+ * while they wait (GIMP itself wants the cores too). */
+int main(int argc, char *argv[])
+{
+    rg_prefer_passive_waiting(argv);
+    return gimp_main(&PLUG_IN_INFO, argc, argv);
+}

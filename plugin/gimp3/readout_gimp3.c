@@ -346,4 +346,10 @@ static void readout_plug_in_init(ReadoutPlugIn *self)
     (void)self;
 }
 
-GIMP_MAIN(READOUT_TYPE_PLUG_IN)
+/* GIMP_MAIN() of libgimp, after the restart that makes the engine's threads
+ * sleep while they wait (GIMP itself wants the cores too). */
+int main(int argc, char *argv[])
+{
+    rg_prefer_passive_waiting(argv);
+    return gimp_main(READOUT_TYPE_PLUG_IN, argc, argv);
+}
