@@ -58,7 +58,7 @@ RgRequest *rg_dialog_priv_request(RgDialog *d, gboolean borrow)
     r->seed = (guint64)gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->seed));
     r->prompt = g_strdup(entry_text(d->prompt));
     r->negative_prompt = g_strdup(entry_text(d->negative));
-    r->image = borrow ? d->source : rg_image_copy(d->source, NULL);
+    r->image = borrow || !d->source ? d->source : rg_image_copy(d->source, NULL);
     switch (d->kind) {
     case RG_JOB_DRAG: {
         g_autoptr(GArray) xy = rg_canvas_get_points(RG_CANVAS(d->canvas));
@@ -135,7 +135,7 @@ void rg_dialog_priv_update_validity(RgDialog *d)
         return;
     g_clear_pointer(&d->why_invalid, g_free);
     g_autoptr(RgRequest) r = rg_dialog_priv_request(d, TRUE);
-    d->why_invalid = rg_request_why_invalid(r);
+    d->why_invalid = d->source_error ? g_strdup(d->source_error) : rg_request_why_invalid(r);
     rg_dialog_priv_unborrow(r);
     if (!d->why_invalid)
         d->why_invalid = why_model_unusable(d);
@@ -572,12 +572,10 @@ RgDialog *rg_dialog_new(RgHost *host, rg_job_kind kind)
     rg_settings_load(&d->settings);
     d->engine = rg_engine_new();
     g_autoptr(GError) error = NULL;
-    if (!(d->source = host->ops->read_layer(host, RG_HOST_SOURCE, &error))) {
-        d->last_error = g_strdup(error->message);
-        int w = 64, h = 64;
-        host->ops->source_size(host, &w, &h);
-        d->source = rg_image_new(MAX(w, 1), MAX(h, 1), 4, NULL);
-    }
+    // a layer that cannot be read (too large, no memory) leaves the dialog
+    // open with the reason, and Run disabled
+    if (!(d->source = host->ops->read_layer(host, RG_HOST_SOURCE, &error)))
+        d->source_error = g_strdup(error->message);
     if (kind == RG_JOB_POSE && host->ops->read_selection) {
         g_clear_error(&error);
         d->selection = host->ops->read_selection(host, &error);
@@ -642,6 +640,7 @@ static void rg_dialog_finalize(GObject *object)
     rg_host_layers_free(d->layers);
     g_free(d->why_invalid);
     g_free(d->last_error);
+    g_free(d->source_error);
     G_OBJECT_CLASS(rg_dialog_parent_class)->finalize(object);
 }
 

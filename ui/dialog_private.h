@@ -22,7 +22,8 @@ struct _RgDialog {
     rg_job_kind kind;
     RgSettings settings;
     RgEngine *engine;     /* kept between runs; the worker borrows it */
-    rg_image *source;     /* the layer being edited */
+    rg_image *source;     /* the layer being edited; NULL when it cannot be read */
+    char *source_error;   /* why it cannot */
     rg_image *selection;  /* POSE: the host's selection, or NULL */
     rg_image *reference;  /* IDENTITY: the picked reference layer */
     rg_image *pose_layer; /* POSE: the picked pose-map layer, used as is until the joints are edited */

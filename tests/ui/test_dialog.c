@@ -211,6 +211,32 @@ static void test_failed_run_tells_the_user(void)
     write_settings(4, 1);
 }
 
+static rg_image *refuse_source(RgHost *host, int id, GError **error)
+{
+    (void)host;
+    (void)id;
+    g_set_error(error, RG_ERROR, RG_ERROR_ARGUMENT, "the layer is too large to read");
+    return NULL;
+}
+
+/* A layer the host cannot read leaves the dialog open with the reason and Run disabled. */
+static void test_unreadable_layer(void)
+{
+    g_autoptr(RgFileHost) host = scene_host("unreadable-%d.png");
+    RgHost *h = rg_file_host_get_host(host);
+    RgHostOps ops = *h->ops;
+    ops.read_layer = refuse_source;
+    h->ops = &ops;
+    const rg_job_kind kinds[] = {RG_JOB_DRAG, RG_JOB_IDENTITY, RG_JOB_POSE};
+    for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+        RgDialog *d = rg_dialog_new(h, kinds[k]);
+        gtk_widget_show_all(GTK_WIDGET(d));
+        g_assert_cmpstr(rg_dialog_get_why_invalid(d), ==, "the layer is too large to read");
+        g_assert_false(rg_dialog_start(d));
+        gtk_widget_destroy(GTK_WIDGET(d));
+    }
+}
+
 static void send_key(GtkWidget *window, guint keyval, GdkModifierType state)
 {
     GdkEvent *e = gdk_event_new(GDK_KEY_PRESS);
@@ -311,6 +337,7 @@ int main(int argc, char **argv)
     g_test_add_func("/dialog/cancel-stops-within-a-step", test_cancel_stops_within_a_step);
     g_test_add_func("/dialog/close-while-running", test_close_while_running);
     g_test_add_func("/dialog/failed-run-tells-the-user", test_failed_run_tells_the_user);
+    g_test_add_func("/dialog/unreadable-layer", test_unreadable_layer);
     g_test_add_func("/dialog/keys-and-settings-persist", test_keys_and_settings_persist);
     g_test_add_func("/dialog/identity-and-pose-dialogs", test_identity_and_pose_dialogs);
     const int rc = g_test_run();
