@@ -36,7 +36,8 @@ GtkWidget *rg_readout_strip_new(int size)
     return GTK_WIDGET(s);
 }
 
-GdkPixbuf *rg_image_to_pixbuf(const rg_image *img)
+/* An RGB(A) or grey image as a pixbuf (copied). */
+static GdkPixbuf *image_to_pixbuf(const rg_image *img)
 {
     const gboolean alpha = img->channels == 4;
     GdkPixbuf *pb = gdk_pixbuf_new(GDK_COLORSPACE_RGB, alpha, 8, img->width, img->height);
@@ -71,7 +72,7 @@ void rg_readout_strip_set(RgReadoutStrip *s, const char *name, const rg_image *i
         g_hash_table_insert(s->slots, g_strdup(name), picture);
         s->names = g_list_append(s->names, g_strdup(name));
     }
-    g_autoptr(GdkPixbuf) pb = rg_image_to_pixbuf(img);
+    g_autoptr(GdkPixbuf) pb = image_to_pixbuf(img);
     if (!pb)
         return;
     const double scale = (double)s->size / MAX(img->width, img->height);

@@ -20,7 +20,4 @@ void rg_readout_strip_set(RgReadoutStrip *s, const char *name, const rg_image *i
 GList *rg_readout_strip_get_names(RgReadoutStrip *s);
 void rg_readout_strip_clear(RgReadoutStrip *s);
 
-/* An RGB(A) or grey image as a pixbuf (copied). (transfer full) */
-GdkPixbuf *rg_image_to_pixbuf(const rg_image *img);
-
 G_END_DECLS

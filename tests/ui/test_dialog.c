@@ -12,6 +12,7 @@
 #include "readout/scene.h"
 #include "readout_strip.h"
 #include "settings.h"
+#include "widget_events.h"
 
 static char *work_dir;
 
@@ -43,18 +44,43 @@ static void write_settings(int steps, gint64 seed)
     write_settings_with_heads(steps, seed, "");
 }
 
-/* The button labelled @label (with its mnemonic underscore). */
-static GtkWidget *button(GtkWidget *root, const char *label)
+/* The first widget under @root (expander labels included) that @match accepts. */
+static GtkWidget *find(GtkWidget *root, gboolean (*match)(GtkWidget *, const char *), const char *text)
 {
-    if (GTK_IS_BUTTON(root) && !g_strcmp0(gtk_button_get_label(GTK_BUTTON(root)), label))
+    if (!root || match(root, text))
         return root;
     GtkWidget *found = NULL;
     if (GTK_IS_CONTAINER(root)) {
         g_autoptr(GList) children = gtk_container_get_children(GTK_CONTAINER(root));
         for (GList *l = children; l && !found; l = l->next)
-            found = button(l->data, label);
+            found = find(l->data, match, text);
+        if (!found && GTK_IS_EXPANDER(root)) // the expander's child is listed; its label widget is not
+            found = find(gtk_expander_get_label_widget(GTK_EXPANDER(root)), match, text);
     }
     return found;
+}
+
+static gboolean is_label_reading(GtkWidget *w, const char *text)
+{
+    return GTK_IS_LABEL(w) && !g_strcmp0(gtk_label_get_text(GTK_LABEL(w)), text);
+}
+
+static gboolean is_button_labelled(GtkWidget *w, const char *label)
+{
+    return GTK_IS_BUTTON(w) && !g_strcmp0(gtk_button_get_label(GTK_BUTTON(w)), label);
+}
+
+/* The widget the label reading @text is the mnemonic of. */
+static GtkWidget *labelled(GtkWidget *root, const char *text)
+{
+    GtkWidget *label = find(root, is_label_reading, text);
+    return label ? gtk_label_get_mnemonic_widget(GTK_LABEL(label)) : NULL;
+}
+
+/* The button labelled @label (with its mnemonic underscore). */
+static GtkWidget *button(GtkWidget *root, const char *label)
+{
+    return find(root, is_button_labelled, label);
 }
 
 /* Iterates the main loop until @d is idle (or @max_s passes); the seconds taken. */
@@ -63,8 +89,7 @@ static double wait_idle(RgDialog *d, double max_s)
     const gint64 start = g_get_monotonic_time();
     while (rg_dialog_is_running(d) && (g_get_monotonic_time() - start) < max_s * 1e6)
         g_main_context_iteration(NULL, TRUE);
-    while (g_main_context_iteration(NULL, FALSE))
-        ;
+    rg_wt_flush();
     return (g_get_monotonic_time() - start) / 1e6;
 }
 
@@ -154,22 +179,6 @@ static void test_cancel_stops_within_a_step(void)
     gtk_widget_destroy(GTK_WIDGET(d));
 }
 
-/* The widget the label reading @text is the mnemonic of. */
-static GtkWidget *labelled(GtkWidget *root, const char *text)
-{
-    if (GTK_IS_LABEL(root) && !g_strcmp0(gtk_label_get_text(GTK_LABEL(root)), text))
-        return gtk_label_get_mnemonic_widget(GTK_LABEL(root));
-    GtkWidget *found = NULL;
-    if (GTK_IS_CONTAINER(root)) {
-        g_autoptr(GList) children = gtk_container_get_children(GTK_CONTAINER(root));
-        for (GList *l = children; l && !found; l = l->next)
-            found = labelled(l->data, text);
-        if (!found && GTK_IS_EXPANDER(root)) // the expander's child is listed; its label widget is not
-            found = labelled(gtk_expander_get_label_widget(GTK_EXPANDER(root)), text);
-    }
-    return found;
-}
-
 static void test_close_while_running(void)
 {
     write_settings(400, 1);
@@ -183,8 +192,7 @@ static void test_close_while_running(void)
         g_main_context_iteration(NULL, FALSE);
     gtk_widget_destroy(GTK_WIDGET(d)); // cancels and waits for the worker
     g_assert_cmpfloat((g_get_monotonic_time() - start) / 1e6, <, 10.0);
-    while (g_main_context_iteration(NULL, FALSE)) // late reports find the dialog gone
-        ;
+    rg_wt_flush(); // late reports find the dialog gone
     g_assert_cmpuint(rg_file_host_get_outputs(host)->len, ==, 0);
     g_assert_false(rg_file_host_has_preview(host));
 }
@@ -237,34 +245,15 @@ static void test_unreadable_layer(void)
     }
 }
 
-static void send_key(GtkWidget *window, guint keyval, GdkModifierType state)
-{
-    GdkEvent *e = gdk_event_new(GDK_KEY_PRESS);
-    e->key.window = g_object_ref(gtk_widget_get_window(window));
-    e->key.keyval = keyval;
-    e->key.state = state;
-    e->key.time = GDK_CURRENT_TIME;
-    GdkKeymapKey *keys = NULL;
-    int n = 0;
-    if (gdk_keymap_get_entries_for_keyval(gdk_keymap_get_for_display(gdk_display_get_default()), keyval, &keys, &n) &&
-        n)
-        e->key.hardware_keycode = (guint16)keys[0].keycode;
-    g_free(keys);
-    gdk_event_set_device(e, gdk_seat_get_keyboard(gdk_display_get_default_seat(gdk_display_get_default())));
-    gtk_main_do_event(e);
-    gdk_event_free(e);
-}
-
 static void test_keys_and_settings_persist(void)
 {
     write_settings(4, 31);
     g_autoptr(RgFileHost) host = scene_host("keys-%d.png");
     RgDialog *d = rg_dialog_new(rg_file_host_get_host(host), RG_JOB_DRAG);
     gtk_widget_show_all(GTK_WIDGET(d));
-    while (g_main_context_iteration(NULL, FALSE))
-        ;
+    rg_wt_flush();
     rg_canvas_set_points(RG_CANVAS(rg_dialog_get_canvas(d)), (const float[]){30, 30, 36, 30}, 1);
-    send_key(GTK_WIDGET(d), GDK_KEY_Return, GDK_CONTROL_MASK);
+    rg_wt_key_press(GTK_WIDGET(d), GDK_KEY_Return, GDK_CONTROL_MASK);
     g_assert_true(rg_dialog_is_running(d));
     wait_idle(d, 120);
     g_assert_cmpuint(rg_file_host_get_outputs(host)->len, ==, 1);
@@ -277,9 +266,8 @@ static void test_keys_and_settings_persist(void)
     GtkWidget *prompt = labelled(GTK_WIDGET(d), "Prompt");
     g_assert_true(GTK_IS_ENTRY(prompt));
     gtk_entry_set_text(GTK_ENTRY(prompt), "a red ball");
-    send_key(GTK_WIDGET(d), GDK_KEY_Escape, 0); // closes an idle dialog, saving the settings
-    while (g_main_context_iteration(NULL, FALSE))
-        ;
+    rg_wt_key_press(GTK_WIDGET(d), GDK_KEY_Escape, 0); // closes an idle dialog, saving the settings
+    rg_wt_flush();
     RgSettings s;
     rg_settings_load(&s);
     g_assert_cmpint(s.steps, ==, 9);
