@@ -67,6 +67,12 @@ static void undo_group(RgHost *host, gboolean begin)
     (void)begin;
 }
 
+gsize rg_path_stem_length(const char *path)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, G_DIR_SEPARATOR);
+    return dot && (!slash || dot > slash) ? (gsize)(dot - path) : strlen(path);
+}
+
 /* The pattern with "%d" replaced by the run number; "-2", "-3", ... go
  * before the extension until the name is free. */
 static char *free_name(RgFileHost *h)
@@ -74,14 +80,11 @@ static char *free_name(RgFileHost *h)
     g_autofree char *run = g_strdup_printf("%u", h->outputs->len + 1);
     g_autoptr(GString) base = g_string_new(h->output_pattern);
     g_string_replace(base, "%d", run, 0);
-    const char *slash = strrchr(base->str, G_DIR_SEPARATOR), *dot = strrchr(base->str, '.');
-    if (dot && slash && dot < slash)
-        dot = NULL;
-    g_autofree char *stem = dot ? g_strndup(base->str, (gsize)(dot - base->str)) : g_strdup(base->str);
+    const gsize stem = rg_path_stem_length(base->str);
     char *path = g_strdup(base->str);
     for (int k = 2; g_file_test(path, G_FILE_TEST_EXISTS); k++) {
         g_free(path);
-        path = g_strdup_printf("%s-%d%s", stem, k, dot ? dot : "");
+        path = g_strdup_printf("%.*s-%d%s", (int)stem, base->str, k, base->str + stem);
     }
     return path;
 }

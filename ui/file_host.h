@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 
 typedef struct RgFileHost RgFileHost;
 
+/* Length of @path without its extension (a dot in a folder name is not one). */
+gsize rg_path_stem_length(const char *path);
+
 /* @source (transfer full) is the picture being edited; results go to
  * @output_pattern, a path in which "%d" (optional) numbers the runs. */
 RgFileHost *rg_file_host_new(rg_image *source, const char *output_pattern);

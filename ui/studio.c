@@ -28,9 +28,7 @@ static gboolean parse_kind(const char *text, rg_job_kind *kind)
 
 static char *default_output(const char *image)
 {
-    const char *dot = strrchr(image, '.'), *slash = strrchr(image, G_DIR_SEPARATOR);
-    const gsize stem = dot && (!slash || dot > slash) ? (gsize)(dot - image) : strlen(image);
-    return g_strdup_printf("%.*s-readout.png", (int)stem, image);
+    return g_strdup_printf("%.*s-readout.png", (int)rg_path_stem_length(image), image);
 }
 
 int main(int argc, char **argv)

@@ -18,7 +18,7 @@
  * object lost or duplicated in >= 90 % of the cases.
  *
  * Usage: bench_quality [--model M] [--heads H] [--n N] [--first-seed S] [--steps K] [--fast] [--out DIR]
- *                      [--cfg S] [--guidance-weight W] [--guidance-end F] [--recurrent-steps N]
+ *                      [--cfg S] [--guidance-weight W] [--guidance-start F] [--guidance-end F] [--recurrent-steps N]
  * (the shipped demo model by default). Exit status 0; `--check` makes it 1
  * when the targets are missed (the CI test uses looser --max-* bounds).
  */
@@ -127,7 +127,7 @@ int main(int argc, char **argv)
     int n = 50, steps = 0;
     gint64 first_seed = 1000;
     gboolean fast = FALSE, check = FALSE;
-    double cfg = 0, weight = 0, ratio_end = 0, appearance = -1, correspondence = -1;
+    double cfg = 0, weight = 0, ratio_start = -1, ratio_end = 0, appearance = -1, correspondence = -1;
     int recurrent = 0;
     double max_error = 3.0, min_psnr = 28.0, min_ok = 0.9;
     GOptionEntry entries[] = {
@@ -139,6 +139,7 @@ int main(int argc, char **argv)
         {"fast", 0, 0, G_OPTION_ARG_NONE, &fast, "The fast preset", NULL},
         {"cfg", 0, 0, G_OPTION_ARG_DOUBLE, &cfg, "CFG scale of the edit (default: the job's)", "S"},
         {"guidance-weight", 0, 0, G_OPTION_ARG_DOUBLE, &weight, "Sign-step size (default: the job's)", "W"},
+        {"guidance-start", 0, 0, G_OPTION_ARG_DOUBLE, &ratio_start, "First guided share of the steps (default: the job's)", "F"},
         {"guidance-end", 0, 0, G_OPTION_ARG_DOUBLE, &ratio_end, "Guided share of the steps (default: the job's)", "F"},
         {"recurrent-steps", 0, 0, G_OPTION_ARG_INT, &recurrent, "Steps per guided timestep (default: the job's)", "N"},
         {"appearance-scale", 0, 0, G_OPTION_ARG_DOUBLE, &appearance, "Appearance loss scale (default 1)", "S"},
@@ -203,6 +204,8 @@ int main(int argc, char **argv)
             job.cfg = (float)cfg;
         if (weight > 0)
             job.guidance_weight = (float)weight;
+        if (ratio_start >= 0)
+            job.guidance_ratio[0] = (float)ratio_start;
         if (ratio_end > 0)
             job.guidance_ratio[1] = (float)ratio_end;
         if (recurrent > 0)
