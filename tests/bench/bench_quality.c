@@ -18,7 +18,8 @@
  * object lost or duplicated in >= 90 % of the cases.
  *
  * Usage: bench_quality [--model M] [--heads H] [--n N] [--first-seed S] [--steps K] [--fast] [--out DIR]
- *                      [--cfg S] [--guidance-weight W] [--guidance-start F] [--guidance-end F] [--recurrent-steps N]
+ *                      [--cfg S] [--guidance-weight W] [--guidance-start F] [--guidance-end F]
+ *                      [--recurrent-steps N]
  * (the shipped demo model by default). Exit status 0; `--check` makes it 1
  * when the targets are missed (the CI test uses looser --max-* bounds).
  */
@@ -139,7 +140,8 @@ int main(int argc, char **argv)
         {"fast", 0, 0, G_OPTION_ARG_NONE, &fast, "The fast preset", NULL},
         {"cfg", 0, 0, G_OPTION_ARG_DOUBLE, &cfg, "CFG scale of the edit (default: the job's)", "S"},
         {"guidance-weight", 0, 0, G_OPTION_ARG_DOUBLE, &weight, "Sign-step size (default: the job's)", "W"},
-        {"guidance-start", 0, 0, G_OPTION_ARG_DOUBLE, &ratio_start, "First guided share of the steps (default: the job's)", "F"},
+        {"guidance-start", 0, 0, G_OPTION_ARG_DOUBLE, &ratio_start, "Share of the steps before guidance (default 0)",
+         "F"},
         {"guidance-end", 0, 0, G_OPTION_ARG_DOUBLE, &ratio_end, "Guided share of the steps (default: the job's)", "F"},
         {"recurrent-steps", 0, 0, G_OPTION_ARG_INT, &recurrent, "Steps per guided timestep (default: the job's)", "N"},
         {"appearance-scale", 0, 0, G_OPTION_ARG_DOUBLE, &appearance, "Appearance loss scale (default 1)", "S"},
