@@ -46,6 +46,9 @@ static int cmd_info(int argc, char **argv)
         g_print("  (cuda: %s)\n", cuda_error->message);
     g_print("CPU features:      %s\n", rg_cpu_features());
     g_print("threads:           %d\n", rg_get_num_threads());
+    // as the OpenMP runtime read them when it loaded (rg_prefer_passive_waiting sets them)
+    const char *policy = g_getenv("OMP_WAIT_POLICY"), *spin = g_getenv("GOMP_SPINCOUNT");
+    g_print("waiting threads:   %s%s%s\n", policy ? policy : "runtime default", spin ? ", spin " : "", spin ? spin : "");
     g_print("BLAS:              %s\n", rg_blas_description());
     return 0;
 }

@@ -21,7 +21,7 @@ readout=$build/core/readout
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 mkdir -p "$work/heads"
 
-# 1. the diffusion model: 6000 steps of 16 scenes (~60 min at 0.6 s/step)
+# 1. the diffusion model: 6000 steps of 16 scenes (~35 min at 0.34 s/step)
 if [ -f "$work/diffusion/checkpoint.safetensors" ]; then resume=--resume; else resume=; fi
 "$readout" train-diffusion --out "$work/diffusion" --steps 6000 --batch 16 --seed 0 --save-every 100 $resume
 

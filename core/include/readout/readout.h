@@ -73,8 +73,9 @@ RG_API void rg_set_num_threads(int n);
  * as another process wants the same cores (a second job, a desktop, GIMP).
  * The runtime reads OMP_WAIT_POLICY once, when it loads, so unless the user
  * chose a policy this restarts the program (execv of /proc/self/exe with
- * @argv, file descriptors kept) with waiting threads that sleep. Call first
- * thing in main(); returns only when no restart was needed or it failed. */
+ * @argv, file descriptors kept) with waiting threads that sleep after a
+ * short spin (GOMP_SPINCOUNT 300 unless set). Call first thing in main();
+ * returns only when no restart was needed or it failed. */
 RG_API void rg_prefer_passive_waiting(char **argv);
 /* The BLAS in use, as it describes itself ("OpenBLAS 0.3.21 ... (openmp)"). */
 RG_API const char *rg_blas_description(void);
