@@ -2,6 +2,7 @@
  * from a script's arguments. */
 #include "procedures.h"
 
+#include <gtk/gtk.h>
 #include <string.h>
 
 #include "i18n.h"
@@ -282,4 +283,15 @@ int rg_plugin_run(const RgPluginProcedure *p, const RgPluginValues *v, RgHost *h
     if (host->ops->progress)
         host->ops->progress(host, 1.0, NULL);
     return layer;
+}
+
+gboolean rg_plugin_open_display(GError **error)
+{
+    g_set_prgname("readout");
+    if (gtk_init_check(NULL, NULL))
+        return TRUE;
+    const char *display = g_getenv("DISPLAY");
+    g_set_error(error, RG_ERROR, RG_ERROR_FAILED, _("Readout cannot open its window: cannot open display '%s'."),
+                display && *display ? display : "(unset)");
+    return FALSE;
 }

@@ -107,6 +107,10 @@ gboolean rg_plugin_is_calling_error(const GError *error);
  * for the new and the preview layers. (transfer full) */
 rg_image *rg_plugin_fit_to_source(RgHost *host, const rg_image *pixels, GError **error);
 
+/* Opens the dialog's display (program name "readout"), or says which display
+ * could not be opened. */
+gboolean rg_plugin_open_display(GError **error);
+
 /* Where a relocated install keeps its data: "data" and "locale" folders beside
  * the executable (what -Dgimp_user_install=true installs) become
  * READOUT_DATA_DIR and READOUT_LOCALE_DIR unless the environment already

@@ -111,13 +111,8 @@ static GimpPDBStatusType run_dialog(const RgPluginProcedure *p, RgHost *host, gi
 {
     /* GIMP 2.10 hands out X11 window ids for the transient parent. */
     gdk_set_allowed_backends("x11");
-    g_set_prgname("readout");
-    if (!gtk_init_check(NULL, NULL)) {
-        const char *display = g_getenv("DISPLAY");
-        g_set_error(error, RG_ERROR, RG_ERROR_FAILED, _("Readout cannot open its window: cannot open display '%s'."),
-                    display && *display ? display : "(unset)");
+    if (!rg_plugin_open_display(error))
         return GIMP_PDB_EXECUTION_ERROR;
-    }
     RgDialog *dialog = rg_dialog_new(host, p->kind);
     *layer = rg_dialog_run(dialog);
     return *layer > 0 ? GIMP_PDB_SUCCESS : GIMP_PDB_CANCEL;

@@ -218,13 +218,8 @@ static GimpPDBStatusType run_dialog(const RgPluginProcedure *p, RgHost *host, Gi
     const char *name = gimp_display_name();
     if (name && *name)
         g_setenv("DISPLAY", name, TRUE);
-    g_set_prgname("readout");
-    if (!gtk_init_check(NULL, NULL)) {
-        const char *display = g_getenv("DISPLAY");
-        g_set_error(error, RG_ERROR, RG_ERROR_FAILED, _("Readout cannot open its window: cannot open display '%s'."),
-                    display && *display ? display : "(unset)");
+    if (!rg_plugin_open_display(error))
         return GIMP_PDB_EXECUTION_ERROR;
-    }
     gimp_ui_init("readout");
 
     settings_file_from_config(config);
